@@ -1,0 +1,3 @@
+module github.com/puddlestore/puddlestore
+
+go 1.26
