@@ -1,0 +1,183 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/puddlestore/puddlestore/node/kvpb"
+	"github.com/puddlestore/puddlestore/transport"
+	"github.com/puddlestore/puddlestore/transport/grpcnet"
+)
+
+// Member names one node of a cluster: its Raft id and two addresses, one
+// for peers (Raft traffic) and one for clients, as etcd separates them.
+type Member struct {
+	ID         uint64
+	PeerAddr   string
+	ClientAddr string
+}
+
+// Config assembles one node process.
+type Config struct {
+	// ID of this node; must be one of Members.
+	ID uint64
+	// DataDir holds this node's durable state.
+	DataDir string
+	// Members of the cluster (for a new cluster: all of them).
+	Members []Member
+	// Bootstrap a new cluster from Members when DataDir is empty.
+	Bootstrap bool
+	// PeerListen and ClientListen override the listen addresses (default:
+	// this member's PeerAddr and ClientAddr).
+	PeerListen, ClientListen string
+	// TickInterval, ElectionTicks, HeartbeatTicks: see RaftConfig.
+	TickInterval                  time.Duration
+	ElectionTicks, HeartbeatTicks int
+	// SnapshotEntries: see RaftConfig.
+	SnapshotEntries uint64
+	// LeaseReads: see RaftConfig.
+	LeaseReads bool
+	// Latency adds per-peer delay on the peer transport (locality on
+	// loopback); nil adds none.
+	Latency transport.LatencyModel
+	Logger  *slog.Logger
+}
+
+// Node is one running PuddleStore node: for now a Raft group member serving
+// the key-value front.
+type Node struct {
+	cfg     Config
+	tr      *grpcnet.Transport
+	raft    *Raft
+	kv      *KV
+	grpcSrv *grpc.Server
+	lis     net.Listener
+	wg      sync.WaitGroup
+
+	clientAddrs map[uint64]string
+	closeOnce   sync.Once
+	closeErr    error
+}
+
+// Start starts a node.
+func Start(ctx context.Context, cfg Config) (*Node, error) {
+	var self *Member
+	for i := range cfg.Members {
+		if cfg.Members[i].ID == cfg.ID {
+			self = &cfg.Members[i]
+		}
+	}
+	if self == nil {
+		return nil, fmt.Errorf("node: id %d is not among the members", cfg.ID)
+	}
+	if cfg.PeerListen == "" {
+		cfg.PeerListen = self.PeerAddr
+	}
+	if cfg.ClientListen == "" {
+		cfg.ClientListen = self.ClientAddr
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	n := &Node{cfg: cfg, kv: NewKV(), clientAddrs: map[uint64]string{}}
+	for _, m := range cfg.Members {
+		n.clientAddrs[m.ID] = m.ClientAddr
+	}
+	mux := transport.NewMux()
+	var raftRef *Raft
+	var ready = make(chan struct{})
+	mux.Handle(transport.ServiceRaft, func(from transport.Addr, p []byte) {
+		<-ready
+		if raftRef != nil {
+			raftRef.Deliver(from, p)
+		}
+	})
+	tr, err := grpcnet.Listen(ctx, grpcnet.Config{Listen: cfg.PeerListen, Handler: mux.Deliver, Latency: cfg.Latency, Logger: logger})
+	if err != nil {
+		close(ready)
+		return nil, fmt.Errorf("node: peer listener: %w", err)
+	}
+	n.tr = tr
+	peers := map[uint64]transport.Addr{}
+	for _, m := range cfg.Members {
+		peers[m.ID] = transport.Addr(m.PeerAddr)
+	}
+	peers[cfg.ID] = tr.Addr()
+	r, err := StartRaft(RaftConfig{
+		ID:              cfg.ID,
+		Dir:             filepath.Join(cfg.DataDir, "raft"),
+		Peers:           peers,
+		Bootstrap:       cfg.Bootstrap,
+		Transport:       tr,
+		SM:              n.kv,
+		TickInterval:    cfg.TickInterval,
+		ElectionTicks:   cfg.ElectionTicks,
+		HeartbeatTicks:  cfg.HeartbeatTicks,
+		SnapshotEntries: cfg.SnapshotEntries,
+		LeaseReads:      cfg.LeaseReads,
+		Logger:          logger.With("node", cfg.ID),
+	})
+	raftRef = r
+	close(ready)
+	if err != nil {
+		tr.Close()
+		return nil, err
+	}
+	n.raft = r
+	lis, err := net.Listen("tcp", cfg.ClientListen)
+	if err != nil {
+		r.Close()
+		tr.Close()
+		return nil, fmt.Errorf("node: client listener: %w", err)
+	}
+	n.lis = lis
+	n.clientAddrs[cfg.ID] = lis.Addr().String()
+	n.grpcSrv = grpc.NewServer()
+	kvpb.RegisterKVServer(n.grpcSrv, &kvServer{n: n})
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		_ = n.grpcSrv.Serve(lis)
+	}()
+	return n, nil
+}
+
+// ClientAddr is where clients reach this node.
+func (n *Node) ClientAddr() string { return n.lis.Addr().String() }
+
+// PeerAddr is where peers reach this node.
+func (n *Node) PeerAddr() string { return string(n.tr.Addr()) }
+
+// Raft returns the node's Raft driver.
+func (n *Node) Raft() *Raft { return n.raft }
+
+// KV returns the node's state machine.
+func (n *Node) KV() *KV { return n.kv }
+
+func (n *Node) clientAddrOf(id uint64) string { return n.clientAddrs[id] }
+
+// Close stops the node: clients first, then Raft, then the transport.
+func (n *Node) Close() error {
+	n.closeOnce.Do(func() {
+		stopped := make(chan struct{})
+		go func() { n.grpcSrv.GracefulStop(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-time.After(2 * time.Second):
+			n.grpcSrv.Stop()
+			<-stopped
+		}
+		n.wg.Wait()
+		n.closeErr = errors.Join(n.raft.Close(), n.tr.Close())
+	})
+	return n.closeErr
+}

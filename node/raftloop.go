@@ -1,0 +1,317 @@
+package node
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/puddlestore/puddlestore/raft"
+	pb "github.com/puddlestore/puddlestore/raft/raftpb"
+	"github.com/puddlestore/puddlestore/transport"
+)
+
+// maxBatch bounds how many queued messages or proposals one loop iteration
+// takes before it persists: large enough for group commit to pay, small
+// enough to keep one fsync short.
+const maxBatch = 1024
+
+func (r *Raft) run() {
+	defer close(r.done)
+	defer r.shutdown()
+	ticker := time.NewTicker(r.cfg.TickInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-ticker.C:
+			r.node.Tick()
+		case m := <-r.inbox:
+			r.step(m)
+			for i := 0; i < maxBatch; i++ {
+				select {
+				case m := <-r.inbox:
+					r.step(m)
+					continue
+				default:
+				}
+				break
+			}
+		case p := <-r.proposals:
+			r.proposeBatch(p)
+		case q := <-r.reads:
+			r.readIndex(q)
+		case f := <-r.admin:
+			f(r.node)
+		}
+		if err := r.processReady(); err != nil {
+			r.mu.Lock()
+			r.mu.lastErr = err
+			r.mu.Unlock()
+			r.logger.Error("raft driver stopped: storage failed", "err", err)
+			return
+		}
+	}
+}
+
+func (r *Raft) step(m pb.Message) {
+	if err := r.node.Step(m); err != nil {
+		r.logger.Debug("raft step", "type", m.Type.String(), "from", m.From, "err", err)
+	}
+}
+
+// proposeBatch takes every queued proposal (up to maxBatch) and appends
+// them as one batch: one Ready, one fsync, one append to each follower.
+func (r *Raft) proposeBatch(first *proposal) {
+	batch := []*proposal{first}
+	for len(batch) < maxBatch {
+		select {
+		case p := <-r.proposals:
+			batch = append(batch, p)
+			continue
+		default:
+		}
+		break
+	}
+	var datas [][]byte
+	var normal []*proposal
+	for _, p := range batch {
+		if p.cc != nil {
+			idx, term, err := r.node.ProposeConfChange(*p.cc)
+			r.track(p, idx, term, err)
+			continue
+		}
+		datas = append(datas, p.data)
+		normal = append(normal, p)
+	}
+	if len(datas) == 0 {
+		return
+	}
+	idx, term, err := r.node.Propose(datas...)
+	for i, p := range normal {
+		r.track(p, idx+uint64(i), term, err)
+	}
+}
+
+func (r *Raft) track(p *proposal, idx, term uint64, err error) {
+	if err == nil && idx == 0 {
+		err = &raft.NotLeaderError{Leader: r.node.Status().Lead}
+	}
+	if err != nil {
+		p.done <- proposalResult{err: err}
+		return
+	}
+	p.index, p.term = idx, term
+	r.pending[idx] = p
+}
+
+// readIndex batches: every read queued now shares one ReadIndex round.
+func (r *Raft) readIndex(first *readReq) {
+	batch := []*readReq{first}
+	for len(batch) < maxBatch {
+		select {
+		case q := <-r.reads:
+			batch = append(batch, q)
+			continue
+		default:
+		}
+		break
+	}
+	r.readSeq++
+	if err := r.node.ReadIndex(readCtx(r.readSeq)); err != nil {
+		for _, q := range batch {
+			q.done <- err
+		}
+		return
+	}
+	r.pendingReads[r.readSeq] = batch
+}
+
+// processReady does what the core asks, in the order raft.Ready documents.
+func (r *Raft) processReady() error {
+	for r.node.HasReady() {
+		rd := r.node.Ready()
+		// A leader's appends go out before its own fsync (thesis §10.2.1).
+		var later []pb.Message
+		for _, m := range rd.Messages {
+			if raft.SendBeforePersist(m) {
+				r.send(m)
+			} else {
+				later = append(later, m)
+			}
+		}
+		if !rd.Snapshot.IsEmpty() {
+			if err := r.w.SaveSnapshot(rd.Snapshot); err != nil {
+				return fmt.Errorf("save snapshot: %w", err)
+			}
+		}
+		if len(rd.Entries) > 0 || rd.MustSync {
+			if err := r.w.Save(rd.HardState, rd.Entries); err != nil {
+				return fmt.Errorf("save entries: %w", err)
+			}
+		}
+		for _, m := range later {
+			r.send(m)
+		}
+		if !rd.Snapshot.IsEmpty() {
+			if err := r.cfg.SM.Restore(rd.Snapshot.Data); err != nil {
+				return fmt.Errorf("restore snapshot %d: %w", rd.Snapshot.Metadata.Index, err)
+			}
+			r.applied = rd.Snapshot.Metadata.Index
+			r.snapIndex = r.applied
+			r.failPendingThrough(r.applied)
+		}
+		r.apply(rd.CommittedEntries)
+		for _, rs := range rd.ReadStates {
+			seq := binary.BigEndian.Uint64(append(make([]byte, 8-min(8, len(rs.RequestCtx))), rs.RequestCtx...))
+			for _, q := range r.pendingReads[seq] {
+				q.index = rs.Index
+				r.readWait = append(r.readWait, q)
+			}
+			delete(r.pendingReads, seq)
+		}
+		r.releaseReads()
+		if rd.SoftState != nil && rd.SoftState.State != raft.StateLeader {
+			// Reads waiting on a leader that is gone will not be answered.
+			for seq, qs := range r.pendingReads {
+				for _, q := range qs {
+					q.done <- &raft.NotLeaderError{Leader: rd.SoftState.Lead}
+				}
+				delete(r.pendingReads, seq)
+			}
+		}
+		r.node.Advance(rd)
+		if err := r.maybeSnapshot(); err != nil {
+			return err
+		}
+	}
+	st := r.node.Status()
+	r.mu.Lock()
+	r.mu.status = st
+	r.mu.Unlock()
+	return nil
+}
+
+func (r *Raft) send(m pb.Message) {
+	r.mu.Lock()
+	addr, ok := r.mu.peers[m.To]
+	r.mu.Unlock()
+	if !ok {
+		return
+	}
+	_ = r.cfg.Transport.Send(addr, transport.ServiceRaft, m.Marshal())
+}
+
+func (r *Raft) apply(ents []pb.Entry) {
+	for _, e := range ents {
+		if e.Index <= r.applied {
+			continue
+		}
+		var res any
+		var err error
+		switch e.Type {
+		case pb.EntryNormal:
+			if len(e.Data) > 0 {
+				res, err = r.cfg.SM.Apply(e.Index, e.Data)
+			}
+		case pb.EntryConfChange:
+			var cc pb.ConfChange
+			if uerr := cc.Unmarshal(e.Data); uerr == nil {
+				r.applyConfChange(cc)
+			}
+		}
+		r.applied = e.Index
+		if p := r.pending[e.Index]; p != nil {
+			delete(r.pending, e.Index)
+			if p.term != e.Term {
+				// Another leader's entry took this index: ours was lost.
+				p.done <- proposalResult{err: raft.ErrProposalDropped}
+			} else {
+				p.done <- proposalResult{result: res, index: e.Index, err: err}
+			}
+		}
+	}
+}
+
+func (r *Raft) applyConfChange(cc pb.ConfChange) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch cc.Type {
+	case pb.ConfAddVoter, pb.ConfAddLearner:
+		if len(cc.Context) > 0 {
+			r.mu.peers[cc.NodeID] = transport.Addr(cc.Context)
+		}
+	case pb.ConfRemoveNode:
+		if cc.NodeID != r.cfg.ID {
+			delete(r.mu.peers, cc.NodeID)
+		}
+	}
+}
+
+// failPendingThrough fails proposals a snapshot jumped over: their fate is
+// unknown to this node, so they report dropped and the client retries
+// (exactly-once makes the retry safe).
+func (r *Raft) failPendingThrough(idx uint64) {
+	for i, p := range r.pending {
+		if i <= idx {
+			p.done <- proposalResult{err: raft.ErrProposalDropped}
+			delete(r.pending, i)
+		}
+	}
+}
+
+func (r *Raft) releaseReads() {
+	kept := r.readWait[:0]
+	for _, q := range r.readWait {
+		if q.index <= r.applied {
+			q.done <- nil
+		} else {
+			kept = append(kept, q)
+		}
+	}
+	r.readWait = kept
+}
+
+func (r *Raft) maybeSnapshot() error {
+	if r.applied-r.snapIndex < r.cfg.SnapshotEntries {
+		return nil
+	}
+	if r.node.Status().Applied != r.applied {
+		return nil
+	}
+	data, err := r.cfg.SM.Snapshot()
+	if err != nil {
+		return fmt.Errorf("snapshot state machine: %w", err)
+	}
+	snap, err := r.node.Compact(r.applied, data, r.cfg.SnapshotKeep)
+	if err != nil {
+		return fmt.Errorf("compact: %w", err)
+	}
+	if err := r.w.SaveSnapshot(snap); err != nil {
+		return fmt.Errorf("save snapshot: %w", err)
+	}
+	r.snapIndex = r.applied
+	return nil
+}
+
+func (r *Raft) shutdown() {
+	for i, p := range r.pending {
+		p.done <- proposalResult{err: ErrStopped}
+		delete(r.pending, i)
+	}
+	for _, qs := range r.pendingReads {
+		for _, q := range qs {
+			q.done <- ErrStopped
+		}
+	}
+	for _, q := range r.readWait {
+		q.done <- ErrStopped
+	}
+	if err := r.w.Close(); err != nil {
+		r.mu.Lock()
+		if r.mu.lastErr == nil {
+			r.mu.lastErr = err
+		}
+		r.mu.Unlock()
+	}
+}
