@@ -13,14 +13,15 @@ import (
 
 // replay is the log rebuilt from the segments, before a snapshot is chosen.
 type replay struct {
-	known   bool // whether first is known (false until the first batch or marker when leading segments were released)
-	first   uint64
-	ents    []raftpb.Entry // first..lastIndex
-	hs      raftpb.HardState
-	marker  *raftpb.SnapshotMetadata // the newest snapshot marker
-	segs    []segment
-	tail    int // valid length of the last segment
-	damaged bool
+	known    bool // whether first is known: false, when leading segments were released, until the first batch
+	floating bool // leading segments were released: the log's start is not known
+	first    uint64
+	ents     []raftpb.Entry // first..lastIndex
+	hs       raftpb.HardState
+	marker   *raftpb.SnapshotMetadata // the newest snapshot marker
+	segs     []segment
+	tail     int // valid length of the last segment
+	damaged  bool
 }
 
 func (r *replay) lastIndex() uint64 { return r.first + uint64(len(r.ents)) - 1 }
@@ -100,7 +101,7 @@ func (w *WAL) create() (*WAL, *State, error) {
 }
 
 func (w *WAL) replaySegments(segs []segment) (*replay, error) {
-	r := &replay{segs: segs, known: segs[0].seq == 0, first: 1}
+	r := &replay{segs: segs, known: segs[0].seq == 0, floating: segs[0].seq != 0, first: 1}
 	for i := range segs {
 		if i > 0 && segs[i].seq != segs[i-1].seq+1 {
 			return nil, fmt.Errorf("%w: segment %d missing before %s", ErrCorrupt, segs[i-1].seq+1, segs[i].name)
@@ -130,6 +131,10 @@ func (w *WAL) replaySegments(segs []segment) (*replay, error) {
 		r.tail, r.damaged = off, true
 		w.log.Warn("wal: truncating torn write at end of log", "segment", segs[i].name, "offset", off, "bytes", len(b)-off)
 	}
+	if !r.known && r.marker != nil {
+		// No entries since the released part: the log ends at the marker.
+		r.known, r.first = true, r.marker.Index+1
+	}
 	return r, nil
 }
 
@@ -143,11 +148,19 @@ func (r *replay) apply(typ byte, payload []byte, seg *segment) error {
 			return fmt.Errorf("snapshot marker %d after %d", md.Index, r.marker.Index)
 		}
 		r.marker = &md
+		if !r.known {
+			// Leading segments were released: the entries after the marker
+			// may be there or in the released part; the next batch says.
+			return nil
+		}
 		if i := md.Index - r.first; r.known && md.Index >= r.first && i < uint64(len(r.ents)) && r.ents[i].Term == md.Term {
 			return nil // the log continues the snapshot
 		}
-		if r.known && md.Index+1 < r.first {
-			return nil // can't check; leading segments hold the older entries
+		if md.Index < r.first {
+			// The entry at md.Index is in released segments (it existed, or
+			// the entries after it could not have been written): nothing
+			// to check, and the log continues.
+			return nil
 		}
 		r.known, r.first, r.ents = true, md.Index+1, nil
 		return nil
@@ -162,8 +175,10 @@ func (r *replay) apply(typ byte, payload []byte, seg *segment) error {
 	if len(b.ents) == 0 {
 		return nil
 	}
-	if !r.known {
-		r.known, r.first = true, b.first
+	if !r.known || (r.floating && b.first < r.first) {
+		// The entries before b.first, if any, are in released segments;
+		// overwriting them is fine until a snapshot marker covers them.
+		r.known, r.first, r.ents = true, b.first, r.ents[:0]
 	}
 	if b.first < r.first || b.first > r.lastIndex()+1 || (r.marker != nil && b.first <= r.marker.Index) {
 		return fmt.Errorf("entries start at %d, log holds %d..%d", b.first, r.first, r.lastIndex())
