@@ -3,6 +3,7 @@ package raft
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -21,7 +22,24 @@ import (
 //
 // and read the diff: a changed line is a changed protocol behaviour.
 func TestInteraction(t *testing.T) {
-	runScripts(t, "*.txt", func(t *testing.T) func(ddCmd) string {
+	runScripts(t, "*.txt", true, func(t *testing.T) func(ddCmd) string {
+		e := &env{t: t, nodes: map[uint64]*inode{}, logs: new(strings.Builder)}
+		return e.handle
+	})
+}
+
+var knownBugs = flag.Bool("known-bugs", false, "run testdata/bugs: scripts that reproduce open core bugs")
+
+// TestInteractionKnownBugs runs testdata/bugs/*.txt: scripts whose expected
+// output is the correct behaviour that the core does not show yet. They are
+// skipped unless -known-bugs is given, so that the package stays green while
+// the bug is open, and never rewritten (the expectation is hand-written);
+// once fixed, move the script up into testdata/.
+func TestInteractionKnownBugs(t *testing.T) {
+	if !*knownBugs {
+		t.Skip("open core bugs; run with -known-bugs (see the comment atop each testdata/bugs script)")
+	}
+	runScripts(t, "bugs/*.txt", false, func(t *testing.T) func(ddCmd) string {
 		e := &env{t: t, nodes: map[uint64]*inode{}, logs: new(strings.Builder)}
 		return e.handle
 	})
