@@ -143,6 +143,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	n.clientAddrs[cfg.ID] = lis.Addr().String()
 	n.grpcSrv = grpc.NewServer()
 	kvpb.RegisterKVServer(n.grpcSrv, &kvServer{n: n})
+	kvpb.RegisterClusterServer(n.grpcSrv, &clusterServer{n: n})
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
@@ -163,7 +164,12 @@ func (n *Node) Raft() *Raft { return n.raft }
 // KV returns the node's state machine.
 func (n *Node) KV() *KV { return n.kv }
 
-func (n *Node) clientAddrOf(id uint64) string { return n.clientAddrs[id] }
+func (n *Node) clientAddrOf(id uint64) string {
+	if a := n.raft.ClientAddr(id); a != "" {
+		return a
+	}
+	return n.clientAddrs[id]
+}
 
 // Close stops the node: clients first, then Raft, then the transport.
 func (n *Node) Close() error {

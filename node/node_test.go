@@ -89,3 +89,57 @@ func TestLeaderFailoverKeepsAcknowledgedWrites(t *testing.T) {
 		}
 	}
 }
+
+func TestMembershipLearnerPromoteRemoveLeader(t *testing.T) {
+	c := testenv.New(t, 3, testenv.Options{SnapshotEntries: 20})
+	cl := c.Client()
+	for i := range 30 {
+		if err := cl.Put(ctx(t), fmt.Sprint("k", i), []byte("v")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j := c.Join()
+	m := c.Members[j]
+	if err := cl.AddMember(ctx(t), m.ID, m.PeerAddr, m.ClientAddr); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.PromoteMember(ctx(t), m.ID); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, 20*time.Second, "node 4 to be a voter with the data", func() (bool, bool) {
+		st := c.Nodes[j].Raft().Status()
+		_, ok, _ := c.Nodes[j].KV().Get("k29")
+		return ok, ok && len(st.ConfState.Voters) == 4
+	})
+	// Remove the leader: it steps down and the rest carry on.
+	old := c.Leader()
+	if err := cl.RemoveMember(ctx(t), c.Members[old].ID); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, 20*time.Second, "a new leader among the rest", func() (int, bool) {
+		l := c.Leader()
+		return l, l >= 0 && l != old
+	})
+	c.Stop(old)
+	if err := cl.Put(ctx(t), "after", []byte("removal")); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, err := cl.Get(ctx(t), "after"); err != nil || !ok || string(v) != "removal" {
+		t.Fatalf("get after removal: %q %v %v", v, ok, err)
+	}
+	// Leadership transfer to a chosen voter.
+	var target uint64
+	for i, n := range c.Nodes {
+		if n != nil && i != c.Leader() {
+			target = c.Members[i].ID
+			break
+		}
+	}
+	if err := cl.TransferLeader(ctx(t), target); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, 20*time.Second, "the transfer", func() (bool, bool) {
+		l := c.Leader()
+		return true, l >= 0 && c.Members[l].ID == target
+	})
+}

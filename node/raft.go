@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -89,6 +90,7 @@ type Raft struct {
 	mu struct {
 		sync.Mutex
 		peers   map[uint64]transport.Addr // guarded by mu; updated on membership change
+		clients map[uint64]string         // guarded by mu; client addresses learned from membership changes
 		status  raft.Status               // guarded by mu; refreshed by the loop
 		lastErr error                     // guarded by mu; a fatal storage error
 	}
@@ -155,8 +157,9 @@ func StartRaft(cfg RaftConfig) (*Raft, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node: open wal: %w", err)
 	}
+	var learned memberAddrs
 	if !st.Snapshot.IsEmpty() {
-		if err := cfg.SM.Restore(st.Snapshot.Data); err != nil {
+		if err := restoreSnapshotData(cfg.SM, st.Snapshot.Data, &learned); err != nil {
 			w.Close()
 			return nil, fmt.Errorf("node: restore snapshot %d: %w", st.Snapshot.Metadata.Index, err)
 		}
@@ -202,6 +205,14 @@ func StartRaft(cfg RaftConfig) (*Raft, error) {
 		snapIndex:    st.Snapshot.Metadata.Index,
 	}
 	r.mu.peers = map[uint64]transport.Addr{}
+	r.mu.clients = map[uint64]string{}
+	for id, a := range learned.peers {
+		r.mu.peers[id] = a
+	}
+	for id, c := range learned.clients {
+		r.mu.clients[id] = c
+	}
+	// Addresses given by the operator win over those learned from the log.
 	for id, a := range cfg.Peers {
 		r.mu.peers[id] = a
 	}
@@ -323,6 +334,26 @@ func (r *Raft) Peers() map[uint64]transport.Addr {
 		out[id] = a
 	}
 	return out
+}
+
+// ClientAddr returns the client address of member id learned from the log,
+// or "".
+func (r *Raft) ClientAddr(id uint64) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.mu.clients[id]
+}
+
+// MemberContext is the Context of a membership change adding a node: its
+// peer and client addresses, so every member learns both from the log.
+func MemberContext(peer, client string) []byte { return []byte(peer + "/" + client) }
+
+func parseMemberContext(b []byte) (peer, client string, ok bool) {
+	if len(b) == 0 {
+		return "", "", false
+	}
+	peer, client, _ = strings.Cut(string(b), "/")
+	return peer, client, peer != ""
 }
 
 // Err returns the fatal error that stopped the loop, if any.

@@ -154,7 +154,7 @@ func (r *Raft) processReady() error {
 			r.send(m)
 		}
 		if !rd.Snapshot.IsEmpty() {
-			if err := r.cfg.SM.Restore(rd.Snapshot.Data); err != nil {
+			if err := r.restoreSnapshot(rd.Snapshot.Data); err != nil {
 				return fmt.Errorf("restore snapshot %d: %w", rd.Snapshot.Metadata.Index, err)
 			}
 			r.applied = rd.Snapshot.Metadata.Index
@@ -238,12 +238,16 @@ func (r *Raft) applyConfChange(cc pb.ConfChange) {
 	defer r.mu.Unlock()
 	switch cc.Type {
 	case pb.ConfAddVoter, pb.ConfAddLearner:
-		if len(cc.Context) > 0 {
-			r.mu.peers[cc.NodeID] = transport.Addr(cc.Context)
+		if peer, client, ok := parseMemberContext(cc.Context); ok {
+			r.mu.peers[cc.NodeID] = transport.Addr(peer)
+			if client != "" {
+				r.mu.clients[cc.NodeID] = client
+			}
 		}
 	case pb.ConfRemoveNode:
 		if cc.NodeID != r.cfg.ID {
 			delete(r.mu.peers, cc.NodeID)
+			delete(r.mu.clients, cc.NodeID)
 		}
 	}
 }
@@ -279,9 +283,9 @@ func (r *Raft) maybeSnapshot() error {
 	if r.node.Status().Applied != r.applied {
 		return nil
 	}
-	data, err := r.cfg.SM.Snapshot()
+	data, err := r.snapshotData()
 	if err != nil {
-		return fmt.Errorf("snapshot state machine: %w", err)
+		return err
 	}
 	snap, err := r.node.Compact(r.applied, data, r.cfg.SnapshotKeep)
 	if err != nil {

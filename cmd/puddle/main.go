@@ -34,7 +34,7 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().String("log-level", "warn", "log level: debug, info, warn, error")
-	root.AddCommand(devCmd(), nodeCmd(), kvCmd(), statusCmd())
+	root.AddCommand(devCmd(), nodeCmd(), kvCmd(), memberCmd(), statusCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "puddle:", err)
 		os.Exit(exitCode(err))

@@ -21,6 +21,7 @@ type Cluster struct {
 	Nodes   []*node.Node // nil while a node is stopped
 	dirs    []string
 	opts    Options
+	joined  map[int]bool // started without bootstrap
 }
 
 // Options tune a test cluster.
@@ -50,7 +51,7 @@ func New(t testing.TB, n int, opts Options) *Cluster {
 	if opts.TickInterval == 0 {
 		opts.TickInterval = 10 * time.Millisecond
 	}
-	c := &Cluster{t: t, opts: opts, Nodes: make([]*node.Node, n)}
+	c := &Cluster{t: t, opts: opts, Nodes: make([]*node.Node, n), joined: map[int]bool{}}
 	base := t.TempDir()
 	for i := 1; i <= n; i++ {
 		c.Members = append(c.Members, node.Member{ID: uint64(i), PeerAddr: freeAddr(t), ClientAddr: freeAddr(t)})
@@ -70,7 +71,7 @@ func (c *Cluster) Start(i int) {
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
 		c.Nodes[i], err = node.Start(context.Background(), node.Config{
-			ID: c.Members[i].ID, DataDir: c.dirs[i], Members: c.Members, Bootstrap: true,
+			ID: c.Members[i].ID, DataDir: c.dirs[i], Members: c.Members, Bootstrap: !c.joined[i],
 			TickInterval: c.opts.TickInterval, SnapshotEntries: c.opts.SnapshotEntries,
 		})
 		if err == nil {
@@ -78,6 +79,19 @@ func (c *Cluster) Start(i int) {
 		}
 	}
 	c.t.Fatalf("start node %d: %v", i+1, err)
+}
+
+// Join starts a new node that is not yet a member and returns its index;
+// add it with the Cluster API (kvclient.AddMember) to make it one.
+func (c *Cluster) Join() int {
+	c.t.Helper()
+	i := len(c.Members)
+	c.Members = append(c.Members, node.Member{ID: uint64(i + 1), PeerAddr: freeAddr(c.t), ClientAddr: freeAddr(c.t)})
+	c.dirs = append(c.dirs, filepath.Join(c.t.TempDir(), fmt.Sprintf("node%d", i+1)))
+	c.Nodes = append(c.Nodes, nil)
+	c.joined[i] = true
+	c.Start(i)
+	return i
 }
 
 // Stop stops node i as a clean shutdown would.

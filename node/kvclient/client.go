@@ -69,6 +69,14 @@ func (c *Client) Close() error {
 }
 
 func (c *Client) conn(addr string) (kvpb.KVClient, error) {
+	cc, err := c.grpcConn(addr)
+	if err != nil {
+		return nil, err
+	}
+	return kvpb.NewKVClient(cc), nil
+}
+
+func (c *Client) grpcConn(addr string) (*grpc.ClientConn, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	cc, ok := c.mu.conns[addr]
@@ -80,7 +88,7 @@ func (c *Client) conn(addr string) (kvpb.KVClient, error) {
 		}
 		c.mu.conns[addr] = cc
 	}
-	return kvpb.NewKVClient(cc), nil
+	return cc, nil
 }
 
 func (c *Client) takeSession() *session {
@@ -129,7 +137,7 @@ func (c *Client) noteLeader(addr string) {
 
 // do runs call against the leader until it succeeds, fails for good, or
 // ctx ends. call returns the response's error, if any.
-func (c *Client) do(ctx context.Context, call func(context.Context, kvpb.KVClient) (*kvpb.Error, error)) error {
+func (c *Client) do(ctx context.Context, call func(context.Context, kvpb.KVClient, string) (*kvpb.Error, error)) error {
 	backoff := 10 * time.Millisecond
 	var last error
 	for attempt := 0; ; attempt++ {
@@ -138,7 +146,7 @@ func (c *Client) do(ctx context.Context, call func(context.Context, kvpb.KVClien
 		if err != nil {
 			return err
 		}
-		perr, err := call(ctx, kc)
+		perr, err := call(ctx, kc, addr)
 		switch {
 		case err != nil:
 			if ctx.Err() != nil {
@@ -173,7 +181,7 @@ func (c *Client) Put(ctx context.Context, key string, value []byte) error {
 	defer c.putSession(s)
 	s.seq++
 	req := &kvpb.PutRequest{Key: key, Value: value, ClientId: s.id, Seq: s.seq}
-	return c.do(ctx, func(ctx context.Context, kc kvpb.KVClient) (*kvpb.Error, error) {
+	return c.do(ctx, func(ctx context.Context, kc kvpb.KVClient, _ string) (*kvpb.Error, error) {
 		resp, err := kc.Put(ctx, req)
 		if err != nil {
 			return nil, err
@@ -189,7 +197,7 @@ func (c *Client) Delete(ctx context.Context, key string) (bool, error) {
 	s.seq++
 	req := &kvpb.DeleteRequest{Key: key, ClientId: s.id, Seq: s.seq}
 	var existed bool
-	err := c.do(ctx, func(ctx context.Context, kc kvpb.KVClient) (*kvpb.Error, error) {
+	err := c.do(ctx, func(ctx context.Context, kc kvpb.KVClient, _ string) (*kvpb.Error, error) {
 		resp, err := kc.Delete(ctx, req)
 		if err != nil {
 			return nil, err
@@ -202,7 +210,7 @@ func (c *Client) Delete(ctx context.Context, key string) (bool, error) {
 
 // Get reads key, linearizably.
 func (c *Client) Get(ctx context.Context, key string) (value []byte, found bool, err error) {
-	err = c.do(ctx, func(ctx context.Context, kc kvpb.KVClient) (*kvpb.Error, error) {
+	err = c.do(ctx, func(ctx context.Context, kc kvpb.KVClient, _ string) (*kvpb.Error, error) {
 		resp, err := kc.Get(ctx, &kvpb.GetRequest{Key: key})
 		if err != nil {
 			return nil, err

@@ -730,6 +730,154 @@ func (x *StatusResponse) GetLeaderClientAddr() string {
 	return ""
 }
 
+type AddMemberRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	PeerAddr      string                 `protobuf:"bytes,2,opt,name=peer_addr,json=peerAddr,proto3" json:"peer_addr,omitempty"`
+	ClientAddr    string                 `protobuf:"bytes,3,opt,name=client_addr,json=clientAddr,proto3" json:"client_addr,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddMemberRequest) Reset() {
+	*x = AddMemberRequest{}
+	mi := &file_kv_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddMemberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddMemberRequest) ProtoMessage() {}
+
+func (x *AddMemberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kv_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddMemberRequest.ProtoReflect.Descriptor instead.
+func (*AddMemberRequest) Descriptor() ([]byte, []int) {
+	return file_kv_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *AddMemberRequest) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *AddMemberRequest) GetPeerAddr() string {
+	if x != nil {
+		return x.PeerAddr
+	}
+	return ""
+}
+
+func (x *AddMemberRequest) GetClientAddr() string {
+	if x != nil {
+		return x.ClientAddr
+	}
+	return ""
+}
+
+type MemberRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MemberRequest) Reset() {
+	*x = MemberRequest{}
+	mi := &file_kv_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MemberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MemberRequest) ProtoMessage() {}
+
+func (x *MemberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kv_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MemberRequest.ProtoReflect.Descriptor instead.
+func (*MemberRequest) Descriptor() ([]byte, []int) {
+	return file_kv_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *MemberRequest) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+type MemberResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MemberResponse) Reset() {
+	*x = MemberResponse{}
+	mi := &file_kv_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MemberResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MemberResponse) ProtoMessage() {}
+
+func (x *MemberResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kv_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MemberResponse.ProtoReflect.Descriptor instead.
+func (*MemberResponse) Descriptor() ([]byte, []int) {
+	return file_kv_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *MemberResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
 var File_kv_proto protoreflect.FileDescriptor
 
 const file_kv_proto_rawDesc = "" +
@@ -786,7 +934,16 @@ const file_kv_proto_rawDesc = "" +
 	"\x0esnapshot_index\x18\b \x01(\x04R\rsnapshotIndex\x120\n" +
 	"\amembers\x18\t \x03(\v2\x16.puddlestore.kv.MemberR\amembers\x12,\n" +
 	"\x12leader_client_addr\x18\n" +
-	" \x01(\tR\x10leaderClientAddr*N\n" +
+	" \x01(\tR\x10leaderClientAddr\"`\n" +
+	"\x10AddMemberRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x1b\n" +
+	"\tpeer_addr\x18\x02 \x01(\tR\bpeerAddr\x12\x1f\n" +
+	"\vclient_addr\x18\x03 \x01(\tR\n" +
+	"clientAddr\"\x1f\n" +
+	"\rMemberRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\"=\n" +
+	"\x0eMemberResponse\x12+\n" +
+	"\x05error\x18\x01 \x01(\v2\x15.puddlestore.kv.ErrorR\x05error*N\n" +
 	"\tErrorKind\x12\x06\n" +
 	"\x02OK\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -798,7 +955,12 @@ const file_kv_proto_rawDesc = "" +
 	"\x03Put\x12\x1a.puddlestore.kv.PutRequest\x1a\x1b.puddlestore.kv.PutResponse\x12G\n" +
 	"\x06Delete\x12\x1d.puddlestore.kv.DeleteRequest\x1a\x1e.puddlestore.kv.DeleteResponse\x12>\n" +
 	"\x03Get\x12\x1a.puddlestore.kv.GetRequest\x1a\x1b.puddlestore.kv.GetResponse\x12G\n" +
-	"\x06Status\x12\x1d.puddlestore.kv.StatusRequest\x1a\x1e.puddlestore.kv.StatusResponseB.Z,github.com/puddlestore/puddlestore/node/kvpbb\x06proto3"
+	"\x06Status\x12\x1d.puddlestore.kv.StatusRequest\x1a\x1e.puddlestore.kv.StatusResponse2\xc8\x02\n" +
+	"\aCluster\x12M\n" +
+	"\tAddMember\x12 .puddlestore.kv.AddMemberRequest\x1a\x1e.puddlestore.kv.MemberResponse\x12N\n" +
+	"\rPromoteMember\x12\x1d.puddlestore.kv.MemberRequest\x1a\x1e.puddlestore.kv.MemberResponse\x12M\n" +
+	"\fRemoveMember\x12\x1d.puddlestore.kv.MemberRequest\x1a\x1e.puddlestore.kv.MemberResponse\x12O\n" +
+	"\x0eTransferLeader\x12\x1d.puddlestore.kv.MemberRequest\x1a\x1e.puddlestore.kv.MemberResponseB.Z,github.com/puddlestore/puddlestore/node/kvpbb\x06proto3"
 
 var (
 	file_kv_proto_rawDescOnce sync.Once
@@ -813,19 +975,22 @@ func file_kv_proto_rawDescGZIP() []byte {
 }
 
 var file_kv_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_kv_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_kv_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_kv_proto_goTypes = []any{
-	(ErrorKind)(0),         // 0: puddlestore.kv.ErrorKind
-	(*Error)(nil),          // 1: puddlestore.kv.Error
-	(*PutRequest)(nil),     // 2: puddlestore.kv.PutRequest
-	(*PutResponse)(nil),    // 3: puddlestore.kv.PutResponse
-	(*DeleteRequest)(nil),  // 4: puddlestore.kv.DeleteRequest
-	(*DeleteResponse)(nil), // 5: puddlestore.kv.DeleteResponse
-	(*GetRequest)(nil),     // 6: puddlestore.kv.GetRequest
-	(*GetResponse)(nil),    // 7: puddlestore.kv.GetResponse
-	(*StatusRequest)(nil),  // 8: puddlestore.kv.StatusRequest
-	(*Member)(nil),         // 9: puddlestore.kv.Member
-	(*StatusResponse)(nil), // 10: puddlestore.kv.StatusResponse
+	(ErrorKind)(0),           // 0: puddlestore.kv.ErrorKind
+	(*Error)(nil),            // 1: puddlestore.kv.Error
+	(*PutRequest)(nil),       // 2: puddlestore.kv.PutRequest
+	(*PutResponse)(nil),      // 3: puddlestore.kv.PutResponse
+	(*DeleteRequest)(nil),    // 4: puddlestore.kv.DeleteRequest
+	(*DeleteResponse)(nil),   // 5: puddlestore.kv.DeleteResponse
+	(*GetRequest)(nil),       // 6: puddlestore.kv.GetRequest
+	(*GetResponse)(nil),      // 7: puddlestore.kv.GetResponse
+	(*StatusRequest)(nil),    // 8: puddlestore.kv.StatusRequest
+	(*Member)(nil),           // 9: puddlestore.kv.Member
+	(*StatusResponse)(nil),   // 10: puddlestore.kv.StatusResponse
+	(*AddMemberRequest)(nil), // 11: puddlestore.kv.AddMemberRequest
+	(*MemberRequest)(nil),    // 12: puddlestore.kv.MemberRequest
+	(*MemberResponse)(nil),   // 13: puddlestore.kv.MemberResponse
 }
 var file_kv_proto_depIdxs = []int32{
 	0,  // 0: puddlestore.kv.Error.kind:type_name -> puddlestore.kv.ErrorKind
@@ -833,19 +998,28 @@ var file_kv_proto_depIdxs = []int32{
 	1,  // 2: puddlestore.kv.DeleteResponse.error:type_name -> puddlestore.kv.Error
 	1,  // 3: puddlestore.kv.GetResponse.error:type_name -> puddlestore.kv.Error
 	9,  // 4: puddlestore.kv.StatusResponse.members:type_name -> puddlestore.kv.Member
-	2,  // 5: puddlestore.kv.KV.Put:input_type -> puddlestore.kv.PutRequest
-	4,  // 6: puddlestore.kv.KV.Delete:input_type -> puddlestore.kv.DeleteRequest
-	6,  // 7: puddlestore.kv.KV.Get:input_type -> puddlestore.kv.GetRequest
-	8,  // 8: puddlestore.kv.KV.Status:input_type -> puddlestore.kv.StatusRequest
-	3,  // 9: puddlestore.kv.KV.Put:output_type -> puddlestore.kv.PutResponse
-	5,  // 10: puddlestore.kv.KV.Delete:output_type -> puddlestore.kv.DeleteResponse
-	7,  // 11: puddlestore.kv.KV.Get:output_type -> puddlestore.kv.GetResponse
-	10, // 12: puddlestore.kv.KV.Status:output_type -> puddlestore.kv.StatusResponse
-	9,  // [9:13] is the sub-list for method output_type
-	5,  // [5:9] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	1,  // 5: puddlestore.kv.MemberResponse.error:type_name -> puddlestore.kv.Error
+	2,  // 6: puddlestore.kv.KV.Put:input_type -> puddlestore.kv.PutRequest
+	4,  // 7: puddlestore.kv.KV.Delete:input_type -> puddlestore.kv.DeleteRequest
+	6,  // 8: puddlestore.kv.KV.Get:input_type -> puddlestore.kv.GetRequest
+	8,  // 9: puddlestore.kv.KV.Status:input_type -> puddlestore.kv.StatusRequest
+	11, // 10: puddlestore.kv.Cluster.AddMember:input_type -> puddlestore.kv.AddMemberRequest
+	12, // 11: puddlestore.kv.Cluster.PromoteMember:input_type -> puddlestore.kv.MemberRequest
+	12, // 12: puddlestore.kv.Cluster.RemoveMember:input_type -> puddlestore.kv.MemberRequest
+	12, // 13: puddlestore.kv.Cluster.TransferLeader:input_type -> puddlestore.kv.MemberRequest
+	3,  // 14: puddlestore.kv.KV.Put:output_type -> puddlestore.kv.PutResponse
+	5,  // 15: puddlestore.kv.KV.Delete:output_type -> puddlestore.kv.DeleteResponse
+	7,  // 16: puddlestore.kv.KV.Get:output_type -> puddlestore.kv.GetResponse
+	10, // 17: puddlestore.kv.KV.Status:output_type -> puddlestore.kv.StatusResponse
+	13, // 18: puddlestore.kv.Cluster.AddMember:output_type -> puddlestore.kv.MemberResponse
+	13, // 19: puddlestore.kv.Cluster.PromoteMember:output_type -> puddlestore.kv.MemberResponse
+	13, // 20: puddlestore.kv.Cluster.RemoveMember:output_type -> puddlestore.kv.MemberResponse
+	13, // 21: puddlestore.kv.Cluster.TransferLeader:output_type -> puddlestore.kv.MemberResponse
+	14, // [14:22] is the sub-list for method output_type
+	6,  // [6:14] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_kv_proto_init() }
@@ -859,9 +1033,9 @@ func file_kv_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kv_proto_rawDesc), len(file_kv_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   10,
+			NumMessages:   13,
 			NumExtensions: 0,
-			NumServices:   1,
+			NumServices:   2,
 		},
 		GoTypes:           file_kv_proto_goTypes,
 		DependencyIndexes: file_kv_proto_depIdxs,
