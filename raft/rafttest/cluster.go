@@ -91,7 +91,10 @@ type Cluster struct {
 	t     testing.TB
 	cfg   Config
 	net   *memnet.Network
-	rng   *rand.Rand
+	rng   *rand.Rand // for tests
+	nrng  *rand.Rand // network faults
+	fault faults
+	held  []heldMsg // long-delayed messages, by release tick
 	srv   map[uint64]*Server
 	ids   []uint64 // sorted
 	ticks int
@@ -137,8 +140,11 @@ func New(t testing.TB, cfg Config) *Cluster {
 	if cfg.MaxDelay == 0 {
 		cfg.MaxDelay = 3 * time.Millisecond
 	}
+	// Loss and duplication are drawn here rather than by memnet, so that
+	// tests can turn them off mid-run (SetReliable); memnet delays,
+	// reorders, partitions and crashes.
 	net, err := memnet.New(memnet.Config{
-		Seed: cfg.Seed, DropRate: cfg.DropRate, DupRate: cfg.DupRate,
+		Seed:     cfg.Seed,
 		MinDelay: cfg.MinDelay, MaxDelay: max(cfg.MaxDelay, cfg.MinDelay),
 	})
 	if err != nil {
@@ -147,6 +153,8 @@ func New(t testing.TB, cfg Config) *Cluster {
 	c := &Cluster{
 		t: t, cfg: cfg, net: net,
 		rng:   rand.New(rand.NewPCG(cfg.Seed, 0x5eed)),
+		nrng:  rand.New(rand.NewPCG(cfg.Seed, 0x4e7)),
+		fault: faults{drop: cfg.DropRate, dup: cfg.DupRate},
 		srv:   map[uint64]*Server{},
 		trace: fnv.New64a(),
 		sent:  map[pb.MessageType]int{},
@@ -352,6 +360,7 @@ func (c *Cluster) relink() {
 func (c *Cluster) Tick() {
 	c.t.Helper()
 	c.ticks++
+	c.releaseHeld()
 	for _, id := range c.ids {
 		if s := c.srv[id]; s.up {
 			s.Node.Tick()
@@ -392,8 +401,23 @@ func (c *Cluster) send(s *Server, m pb.Message) {
 	if to == nil {
 		return // a member the simulation never started
 	}
-	// Send errors (queue full) are losses, which raft tolerates.
-	_ = s.ep.Send(to.addr, transport.ServiceRaft, b)
+	// Draw every random number unconditionally, so that the fault
+	// settings do not shift the stream.
+	drop := c.nrng.Float64() < c.fault.drop
+	dup := c.nrng.Float64() < c.fault.dup
+	long := c.nrng.IntN(900) < 600
+	extra := 4 + c.nrng.IntN(1+c.nrng.IntN(40))
+	if drop {
+		return
+	}
+	for range 1 + btoi(dup) {
+		if c.fault.long && long {
+			c.hold(heldMsg{at: c.ticks + extra, from: s, to: to, payload: b})
+			continue
+		}
+		// Send errors (queue full) are losses, which raft tolerates.
+		_ = s.ep.Send(to.addr, transport.ServiceRaft, b)
+	}
 }
 
 // deliver hands one message from the network to s and runs its driver.
