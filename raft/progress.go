@@ -148,6 +148,13 @@ func (in *inflights) freeLE(to uint64) {
 	in.sizes = append(in.sizes[:0], in.sizes[n:]...)
 }
 
+// freeFirst frees the oldest in-flight append.
+func (in *inflights) freeFirst() {
+	if len(in.idx) > 0 {
+		in.freeLE(in.idx[0])
+	}
+}
+
 func (in *inflights) full() bool {
 	return len(in.idx) >= in.maxCount || (in.maxBytes > 0 && in.bytes >= in.maxBytes)
 }

@@ -318,13 +318,13 @@ func (r *raft) becomeLeader() {
 		}
 		pr.recentActive = true
 	}
-	// No configuration change until this term's first entry commits: this
-	// closes the single-server-change hole found after the paper (Ongaro,
-	// raft-dev, 2015).
-	r.pendingConfIndex = r.log.lastIndex()
 	// A leader commits an entry of its own term before it trusts its
 	// commit index (§5.4.2, §8).
 	r.appendEntry(pb.Entry{})
+	// No configuration change until that entry is applied: this closes the
+	// single-server-change hole found after the paper (Ongaro, raft-dev,
+	// 2015).
+	r.pendingConfIndex = r.log.lastIndex()
 	r.logf("%x became leader at term %d", r.id, r.term)
 }
 

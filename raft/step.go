@@ -112,6 +112,11 @@ func (r *raft) stepLeader(m pb.Message) error {
 	case pb.MsgHeartbeatResp:
 		pr.recentActive = true
 		pr.probeSent = false
+		if pr.state == stateReplicate && pr.inflight.full() {
+			// Every append in the window may have been lost: free one
+			// slot so the next append probes where the follower is.
+			pr.inflight.freeFirst()
+		}
 		if pr.state == stateSnapshot {
 			r.snapshotHeartbeat(m.From, pr)
 		} else if pr.match < r.log.lastIndex() {
