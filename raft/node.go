@@ -165,8 +165,9 @@ func (n *Node) TransferLeadership(to uint64) error {
 // Compact records a snapshot of the state machine as of index (which must
 // be the applied index) and drops log entries before index-keep, keeping a
 // tail so that slightly lagging followers catch up from the log rather than
-// by snapshot. The driver persists the snapshot itself (it has the data)
-// before calling Compact.
+// by snapshot. The driver persists the returned snapshot; until it has, its
+// wal still holds every entry the snapshot covers, so a crash in between
+// loses nothing.
 func (n *Node) Compact(index uint64, data []byte, keep uint64) (pb.Snapshot, error) {
 	l := n.r.log
 	if index != l.applied {
