@@ -37,32 +37,6 @@ type MemFS struct {
 	}
 }
 
-// inode is a file's content. Bytes below synced are durable unless
-// diverged, in which case an unsynced truncation or rewrite changed them and
-// the durable content is kept in durable.
-type inode struct {
-	data     []byte
-	synced   int
-	diverged bool
-	durable  []byte
-}
-
-func (n *inode) durableView() []byte {
-	if n.diverged {
-		return n.durable
-	}
-	return n.data[:n.synced]
-}
-
-// divergeLocked copies the durable content aside before data below synced
-// is changed.
-func (n *inode) divergeLocked() {
-	if !n.diverged {
-		n.durable = slices.Clone(n.data[:n.synced])
-		n.diverged = true
-	}
-}
-
 var _ FS = (*MemFS)(nil)
 
 // NewMemFS returns an empty MemFS whose crashes are driven by seed.
@@ -128,8 +102,7 @@ func (m *MemFS) Crash() {
 		old := m.mu.durable[name]
 		n, ok := fresh[old]
 		if !ok {
-			n = &inode{data: m.survivorLocked(old)}
-			n.synced = len(n.data)
+			n = newInode(m.survivorLocked(old))
 			fresh[old] = n
 		}
 		m.mu.names[name] = n
@@ -138,13 +111,13 @@ func (m *MemFS) Crash() {
 }
 
 func (m *MemFS) survivorLocked(n *inode) []byte {
-	keep := slices.Clone(n.durableView())
-	unsynced := len(n.data) - n.synced
+	keep := n.durableContent()
+	unsynced := n.size - n.synced
 	if !m.mu.tear || n.diverged || unsynced <= 0 {
 		return keep
 	}
 	k := m.mu.rng.IntN(unsynced + 1)
-	keep = append(keep, n.data[n.synced:n.synced+k]...)
+	keep = append(keep, n.read(n.synced, n.synced+k)...)
 	if m.mu.rng.IntN(4) == 0 {
 		keep = append(keep, make([]byte, unsynced-k)...)
 	}

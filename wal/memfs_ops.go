@@ -33,9 +33,8 @@ func (m *MemFS) Create(name string) (File, error) {
 	if n == nil {
 		n = &inode{}
 		m.mu.names[name] = n
-	} else if len(n.data) > 0 {
-		n.divergeLocked()
-		n.data = n.data[:0]
+	} else {
+		n.truncate(0)
 	}
 	return &memFile{fs: m, n: n, name: name, gen: m.mu.gen}, nil
 }
@@ -65,7 +64,7 @@ func (m *MemFS) ReadFile(name string) ([]byte, error) {
 	if n == nil {
 		return nil, notExist("read", name)
 	}
-	return slices.Clone(n.data), nil
+	return n.read(0, n.size), nil
 }
 
 func (m *MemFS) ReadDir(dir string) ([]string, error) {
@@ -175,7 +174,7 @@ func (f *memFile) Write(p []byte) (int, error) {
 	if err := f.checkLocked(); err != nil {
 		return 0, err
 	}
-	f.n.data = append(f.n.data, p...)
+	f.n.append(p)
 	return len(p), nil
 }
 
@@ -188,7 +187,7 @@ func (f *memFile) Sync() error {
 	if err := f.checkLocked(); err != nil {
 		return err
 	}
-	f.n.synced, f.n.diverged, f.n.durable = len(f.n.data), false, nil
+	f.n.sync()
 	f.fs.mu.syncs++
 	return nil
 }
@@ -202,14 +201,10 @@ func (f *memFile) Truncate(size int64) error {
 	if err := f.checkLocked(); err != nil {
 		return err
 	}
-	n := f.n
-	if int(size) < len(n.data) {
-		if int(size) < n.synced {
-			n.divergeLocked()
-		}
-		n.data = n.data[:size]
+	if n := f.n; int(size) <= n.size {
+		n.truncate(int(size))
 	} else {
-		n.data = append(n.data, make([]byte, int(size)-len(n.data))...)
+		n.append(make([]byte, int(size)-n.size))
 	}
 	return nil
 }
