@@ -3,6 +3,7 @@ package raft
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"testing"
 
 	pb "github.com/puddlestore/puddlestore/raft/raftpb"
@@ -251,4 +252,38 @@ func fuzzSeeds() []fuzzSeed {
 		{3, fuzzRecord(nil, app, prop, read, snap(0, "abcdefgh", true))},
 		{4, fuzzRecord(nil, hup, conflict, hb)},
 	}
+}
+
+// TestStepSnapshotIndexOverflow is a known core bug (run with -known-bugs):
+// a peer's MsgSnap with Metadata.Index = MaxUint64 passes Validate and is
+// restored; raftLog.restore sets first = Index+1, which wraps to 0. The log
+// is then wedged (lastIndex = MaxUint64, commit = MaxUint64), and once the
+// node leads, the next Propose panics in appendEntry ("append at 1 would
+// truncate committed entry"). Step must refuse such a snapshot.
+func TestStepSnapshotIndexOverflow(t *testing.T) {
+	if !*knownBugs {
+		t.Skip("open core bug; run with -known-bugs")
+	}
+	n := fuzzNode(t, 0)
+	c := newInvariantChecker(n)
+	c.drain(t)
+	huge := pb.Message{Type: pb.MsgSnap, From: 2, To: 1, Term: 9, Done: true,
+		Snapshot: &pb.Snapshot{Metadata: pb.SnapshotMetadata{Index: math.MaxUint64, Term: 3,
+			ConfState: pb.ConfState{Voters: []uint64{1, 2, 3}}}}}
+	_ = n.Step(huge) // refusing it with an error is fine; accepting it must be harmless
+	c.drain(t)
+	for _, m := range []pb.Message{
+		{Type: pb.MsgTimeoutNow, From: 2, To: 1, Term: 9},
+		{Type: pb.MsgVoteResp, From: 2, To: 1, Term: 10},
+	} {
+		_ = n.Step(m)
+		c.drain(t)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			t.Fatalf("Propose panicked after a hostile snapshot: %v", p)
+		}
+	}()
+	_, _, _ = n.Propose([]byte("x"))
+	c.drain(t)
 }
