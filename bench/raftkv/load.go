@@ -130,3 +130,19 @@ func (l load) run(ctx context.Context, system string, puts []putFunc) result {
 	slices.Sort(res.Lat)
 	return res
 }
+
+// pool merges several windows of one system into one result.
+func pool(rs []result, system string) result {
+	out := result{System: system}
+	for _, r := range rs {
+		out.Ops += r.Ops
+		out.Errors += r.Errors
+		out.Window += r.Window
+		out.Lat = append(out.Lat, r.Lat...)
+		if out.FirstErr == nil {
+			out.FirstErr = r.FirstErr
+		}
+	}
+	slices.Sort(out.Lat)
+	return out
+}

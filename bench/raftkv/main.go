@@ -34,6 +34,7 @@ type options struct {
 	dir        string
 	profileDir string
 	fsyncFor   time.Duration
+	rounds     int
 }
 
 func main() {
@@ -53,6 +54,7 @@ func main() {
 	flag.IntVar(&o.Keys, "keys", 100000, "keys, drawn uniformly")
 	flag.DurationVar(&o.Timeout, "op-timeout", 10*time.Second, "deadline of one operation")
 	flag.Uint64Var(&o.Seed, "seed", 1, "seed of the key and value choice")
+	flag.IntVar(&o.rounds, "rounds", 1, "measured runs per system, ours and etcd alternating")
 	flag.BoolVar(&o.vsEtcd, "vs-etcd", false, "also run the load against a 3-member etcd cluster")
 	flag.StringVar(&o.etcdBin, "etcd", "", "etcd binary (default: etcd on PATH)")
 	flag.StringVar(&o.repo, "repo", "", "PuddleStore source tree to build cmd/puddle from (default: the module go.mod's replace points at)")
@@ -60,8 +62,8 @@ func main() {
 	flag.StringVar(&o.profileDir, "profile", "", "diagnostic: run our nodes under a CPU profiler, writing nodeN.pprof to this dir")
 	flag.DurationVar(&o.fsyncFor, "fsync-probe", 2*time.Second, "how long to measure the disk's fsync rate")
 	flag.Parse()
-	if o.Clients < 1 || o.ValueSize < 0 || o.Keys < 1 || o.Duration <= 0 {
-		fmt.Fprintln(os.Stderr, "raftkv: --clients, --keys and --duration must be positive")
+	if o.Clients < 1 || o.rounds < 1 || o.ValueSize < 0 || o.Keys < 1 || o.Duration <= 0 {
+		fmt.Fprintln(os.Stderr, "raftkv: --clients, --rounds, --keys and --duration must be positive")
 		os.Exit(2)
 	}
 	if o.conns == 0 {
@@ -86,6 +88,7 @@ type report struct {
 	ValueBytes  int      `json:"value_bytes"`
 	Keys        int      `json:"keys"`
 	DurationS   float64  `json:"duration_s"`
+	Rounds      int      `json:"rounds"`
 	FsyncPerS   float64  `json:"fsync_per_s"`
 	FsyncMeanMs float64  `json:"fsync_mean_ms"`
 	OursOps     float64  `json:"ours_ops_s"`
@@ -143,23 +146,49 @@ func run(ctx context.Context, o options) error {
 	fmt.Printf("load: %d closed-loop writers on %d shared connections, %d-byte values, %d uniform keys, %s warm-up + %s measured per system\n\n",
 		o.Clients, o.conns, o.ValueSize, o.Keys, o.Warmup, o.Duration)
 
-	ours, err := runPuddle(ctx, o, filepath.Join(base, "puddle"), bin)
-	if err != nil {
-		return err
+	// Rounds alternate ours and etcd, so a disk that drifts (a shared VM's
+	// does) weighs on both alike; the summary pools every round's samples.
+	var oursAll, etcdAll []result
+	var rows []result
+	for round := 1; round <= o.rounds; round++ {
+		tag := ""
+		if o.rounds > 1 {
+			tag = fmt.Sprintf(" #%d", round)
+		}
+		ours, err := runPuddle(ctx, o, filepath.Join(base, "puddle"), bin)
+		if err != nil {
+			return err
+		}
+		ours.System += tag
+		oursAll, rows = append(oursAll, ours), append(rows, ours)
+		if o.vsEtcd && ctx.Err() == nil {
+			et, err := runEtcd(ctx, o, filepath.Join(base, "etcd"), etcdBin, etcdVersion)
+			if err != nil {
+				return err
+			}
+			et.System += tag
+			etcdAll, rows = append(etcdAll, et), append(rows, et)
+		}
+		if ctx.Err() != nil {
+			break
+		}
 	}
-	results := []result{ours}
+	ours := pool(oursAll, "puddlestore (all rounds)")
+	results := rows
+	if o.rounds > 1 {
+		results = append(results, ours)
+	}
 	rep := report{
-		Clients: o.Clients, Conns: o.conns, ValueBytes: o.ValueSize, Keys: o.Keys, DurationS: o.Duration.Seconds(),
+		Clients: o.Clients, Conns: o.conns, ValueBytes: o.ValueSize, Keys: o.Keys, DurationS: o.Duration.Seconds(), Rounds: o.rounds,
 		FsyncPerS: round(fsyncPerSec, 0), FsyncMeanMs: round(ms(fsyncMean), 3),
 		OursOps: round(ours.opsPerSec(), 1), OursP50: ms(ours.quantile(0.50)), OursP99: ms(ours.quantile(0.99)),
 		OursP999: ms(ours.quantile(0.999)), OursErrors: ours.Errors,
 	}
-	if o.vsEtcd {
-		et, err := runEtcd(ctx, o, filepath.Join(base, "etcd"), etcdBin, etcdVersion)
-		if err != nil {
-			return err
+	if len(etcdAll) > 0 {
+		et := pool(etcdAll, "etcd "+etcdShortVersion(etcdVersion)+" (all rounds)")
+		if o.rounds > 1 {
+			results = append(results, et)
 		}
-		results = append(results, et)
 		opsR := round(ours.opsPerSec()/et.opsPerSec(), 3)
 		p99R := round(ms(ours.quantile(0.99))/ms(et.quantile(0.99)), 3)
 		rep.EtcdVersion = etcdShortVersion(etcdVersion)
@@ -170,7 +199,7 @@ func run(ctx context.Context, o options) error {
 	if rep.OpsRatio != nil {
 		fmt.Printf("\nours/etcd: throughput %.2fx (higher is better), p99 %.2fx (lower is better)\n", *rep.OpsRatio, *rep.P99Ratio)
 	}
-	for _, r := range results {
+	for _, r := range rows {
 		if r.FirstErr != nil {
 			fmt.Printf("%s: %d errors, first: %v\n", r.System, r.Errors, r.FirstErr)
 		}
