@@ -254,16 +254,10 @@ func fuzzSeeds() []fuzzSeed {
 	}
 }
 
-// TestStepSnapshotIndexOverflow is a known core bug (run with -known-bugs):
-// a peer's MsgSnap with Metadata.Index = MaxUint64 passes Validate and is
-// restored; raftLog.restore sets first = Index+1, which wraps to 0. The log
-// is then wedged (lastIndex = MaxUint64, commit = MaxUint64), and once the
-// node leads, the next Propose panics in appendEntry ("append at 1 would
-// truncate committed entry"). Step must refuse such a snapshot.
+// TestStepSnapshotIndexOverflow: a peer's MsgSnap with Metadata.Index =
+// MaxUint64 used to be restored, wrapping the log's first index to 0 and
+// making the next Propose panic. Step must refuse such a snapshot.
 func TestStepSnapshotIndexOverflow(t *testing.T) {
-	if !*knownBugs {
-		t.Skip("open core bug; run with -known-bugs")
-	}
 	n := fuzzNode(t, 0)
 	c := newInvariantChecker(n)
 	c.drain(t)

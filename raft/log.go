@@ -6,6 +6,10 @@ import (
 	pb "github.com/puddlestore/puddlestore/raft/raftpb"
 )
 
+// maxIndex bounds every log index a peer may name: far beyond any real log
+// (2^62 entries), far enough from 2^64 that index arithmetic never wraps.
+const maxIndex = 1 << 62
+
 // raftLog is a node's log, held in memory: entries after the last snapshot,
 // with marks for what is durable (stabled), committed and applied. The driver
 // persists what Ready reports and says so in Advance; the core never touches
@@ -164,6 +168,9 @@ func (l *raftLog) append(ents ...pb.Entry) error {
 func (l *raftLog) maybeAppend(prevIndex, prevTerm, commit uint64, ents []pb.Entry) (uint64, bool, error) {
 	if !l.matchTerm(prevIndex, prevTerm) {
 		return 0, false, nil
+	}
+	if prevIndex+uint64(len(ents)) > maxIndex {
+		return 0, false, fmt.Errorf("%w: append beyond index %d", ErrMalformed, uint64(maxIndex))
 	}
 	for i, e := range ents {
 		if e.Index != prevIndex+1+uint64(i) {

@@ -39,7 +39,8 @@ type progress struct {
 	pendingSnapshot uint64
 	snapAcked       uint64
 	snapSent        uint64
-	snapStalled     int // heartbeats without progress on the transfer
+	snapStalled     int  // heartbeats without progress on the transfer
+	snapRewound     bool // went back to snapAcked; later rejects at it are stale
 
 	inflight inflights
 }
@@ -71,7 +72,7 @@ func (p *progress) becomeReplicate() {
 func (p *progress) becomeSnapshot(idx uint64) {
 	p.state = stateSnapshot
 	p.pendingSnapshot = idx
-	p.snapAcked, p.snapSent, p.snapStalled = 0, 0, 0
+	p.snapAcked, p.snapSent, p.snapStalled, p.snapRewound = 0, 0, 0, false
 	p.inflight.reset()
 }
 

@@ -76,9 +76,19 @@ func (r *raft) handleSnapResponse(m pb.Message, pr *progress) {
 	}
 	pr.snapStalled = 0
 	if m.Reject {
+		if m.Offset == pr.snapAcked && pr.snapRewound {
+			// Another answer to a chunk sent before we went back: the
+			// resend is already on its way (a stall is caught by
+			// snapshotHeartbeat).
+			return
+		}
 		// The follower holds m.Offset bytes: go back there.
 		pr.snapAcked, pr.snapSent = m.Offset, m.Offset
+		pr.snapRewound = true
 	} else {
+		if m.Offset > pr.snapAcked {
+			pr.snapRewound = false
+		}
 		pr.snapAcked = max(pr.snapAcked, m.Offset)
 		pr.snapSent = max(pr.snapSent, pr.snapAcked)
 	}
@@ -108,6 +118,11 @@ func (r *raft) handleSnapshotChunk(m pb.Message) {
 		return
 	}
 	meta := m.Snapshot.Metadata
+	if meta.Index > maxIndex || meta.Term > m.Term {
+		// No correct leader sends this; an index near 2^64 would wrap the
+		// log's arithmetic.
+		return
+	}
 	if meta.Index <= r.log.committed {
 		// Already have everything it covers.
 		r.snapRecv = nil
@@ -152,7 +167,9 @@ func (r *raft) handleSnapshotChunk(m pb.Message) {
 	if r.restore(pb.Snapshot{Metadata: meta, Data: rec.buf}) {
 		r.logf("%x restored snapshot %d (term %d) at term %d", r.id, meta.Index, meta.Term, r.term)
 	}
-	r.send(pb.Message{Type: pb.MsgAppResp, To: m.From, Index: r.log.lastIndex()})
+	// Acknowledge the snapshot's index only: whatever our log holds after
+	// it has not been checked against the leader's.
+	r.send(pb.Message{Type: pb.MsgAppResp, To: m.From, Index: meta.Index})
 }
 
 // restore installs a snapshot received from the leader, unless the log

@@ -281,12 +281,21 @@ func (r *raft) stepCandidate(m pb.Message) error {
 func (r *raft) stepFollower(m pb.Message) error {
 	switch m.Type {
 	case pb.MsgProp:
+		if m.From != r.id {
+			return nil // forwarded to a node that no longer leads: dropped
+		}
 		if r.lead == None || !r.cfg.ForwardProposals {
 			return &NotLeaderError{Leader: r.lead}
 		}
 		m.To = r.lead
 		r.send(m)
 	case pb.MsgReadIndex:
+		if m.From != r.id {
+			// Forwarded to us by a follower that thought we lead: do not
+			// forward again (the answer would come back to us, not to
+			// it); it times out and retries.
+			return nil
+		}
 		if r.lead == None {
 			return &NotLeaderError{}
 		}

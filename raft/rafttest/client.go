@@ -54,6 +54,14 @@ type clerkCall struct {
 
 type waitKey struct{ server, index uint64 }
 
+// attempt is one proposal of a call, waiting for its index to be applied
+// on the server that took it: it succeeded if the entry there has its
+// term.
+type attempt struct {
+	call *clerkCall
+	term uint64
+}
+
 // readWait is a ReadIndex request waiting for its read state, then for the
 // server to apply up to its index.
 type readWait struct {
@@ -138,9 +146,10 @@ func (k *Clerk) try() {
 			err = raft.ErrProposalDropped // forwarded: we cannot track it
 		}
 		if err == nil {
+			c.logf("%v proposed at %d: index %d term %d", call.op, s.ID, index, term)
 			call.index, call.term = index, term
 			key := waitKey{s.ID, index}
-			c.waits[key] = append(c.waits[key], call)
+			c.waits[key] = append(c.waits[key], attempt{call, term})
 		}
 	}
 	if err != nil {
@@ -165,13 +174,15 @@ func (c *Cluster) applied(s *Server, e pb.Entry, op Op, value string) {
 		return
 	}
 	delete(c.waits, key)
-	for _, call := range calls {
+	for _, a := range calls {
+		call := a.call
 		k := call.clerk
 		if k.cur != call {
 			continue // finished through another attempt
 		}
-		if e.Term != call.term {
-			// Another leader's entry replaced our proposal: retry.
+		if e.Term != a.term {
+			// Another leader's entry replaced our proposal: retry, unless
+			// a later attempt is in flight.
 			if call.server == s.ID && call.index == e.Index {
 				call.sent = false
 			}

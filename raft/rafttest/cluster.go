@@ -52,6 +52,10 @@ type Config struct {
 
 	// Raft, if set, adjusts each node's raft.Config before New.
 	Raft func(*raft.Config)
+
+	// Log, if set, gets one line per fault and role change (e.g.
+	// testing.T.Logf, to follow a replayed seed).
+	Log func(format string, args ...any)
 }
 
 // Server is one simulated process: a raft node, its disk and its state
@@ -105,7 +109,7 @@ type Cluster struct {
 	bytes uint64
 	check *checker
 
-	waits   map[waitKey][]*clerkCall
+	waits   map[waitKey][]attempt
 	clerks  []*Clerk
 	history []Event
 }
@@ -158,7 +162,7 @@ func New(t testing.TB, cfg Config) *Cluster {
 		srv:   map[uint64]*Server{},
 		trace: fnv.New64a(),
 		sent:  map[pb.MessageType]int{},
-		waits: map[waitKey][]*clerkCall{},
+		waits: map[waitKey][]attempt{},
 	}
 	c.check = newChecker(c)
 	var peers []uint64
@@ -183,6 +187,12 @@ func (c *Cluster) Fatalf(format string, args ...any) {
 	}
 	c.t.Fatalf("seed %d, tick %d: %s\nreplay: go test ./raft/rafttest -run '^%s$' -seed %d -v",
 		c.cfg.Seed, c.ticks, fmt.Sprintf(format, args...), name, c.cfg.Seed)
+}
+
+func (c *Cluster) logf(format string, args ...any) {
+	if c.cfg.Log != nil {
+		c.cfg.Log("tick %d: "+format, append([]any{c.ticks}, args...)...)
+	}
 }
 
 // Rand is the cluster's seeded randomness, for tests to draw from.
@@ -280,6 +290,7 @@ func (c *Cluster) Start(id uint64) {
 	s.soft = raft.SoftState{}
 	s.reads = nil
 	s.incarn++
+	c.logf("start %d (term %d, vote %d, commit %d, snapshot %d, %d entries)", id, hs.Term, hs.Vote, hs.Commit, snap.Metadata.Index, len(ents))
 	c.net.Restart(s.addr)
 	c.process(s)
 }
@@ -291,6 +302,7 @@ func (c *Cluster) Crash(id uint64) {
 	if !s.up {
 		return
 	}
+	c.logf("crash %d (mid-Ready %v)", id, s.crashMid)
 	s.up, s.crashMid = false, false
 	s.Node, s.KV, s.reads = nil, nil, nil
 	s.Disk.Crash()
@@ -299,8 +311,9 @@ func (c *Cluster) Crash(id uint64) {
 }
 
 // CrashDuringNextReady makes server id crash in the middle of its next
-// Ready: after the messages that may go before persisting were sent and
-// the Ready's writes were issued, before their fsync.
+// Ready that must be synced: after the messages that may go before
+// persisting were sent and the Ready's writes were issued, before their
+// fsync.
 func (c *Cluster) CrashDuringNextReady(id uint64) {
 	if s := c.srv[id]; s.up {
 		s.crashMid = true
@@ -309,10 +322,18 @@ func (c *Cluster) CrashDuringNextReady(id uint64) {
 
 // Disconnect cuts server id off the network (both directions); it keeps
 // running.
-func (c *Cluster) Disconnect(id uint64) { c.srv[id].connected = false; c.relink() }
+func (c *Cluster) Disconnect(id uint64) {
+	c.logf("disconnect %d", id)
+	c.srv[id].connected = false
+	c.relink()
+}
 
 // Connect undoes Disconnect.
-func (c *Cluster) Connect(id uint64) { c.srv[id].connected = true; c.relink() }
+func (c *Cluster) Connect(id uint64) {
+	c.logf("connect %d", id)
+	c.srv[id].connected = true
+	c.relink()
+}
 
 // Connected reports whether server id is connected.
 func (c *Cluster) Connected(id uint64) bool { return c.srv[id].connected }
@@ -320,6 +341,7 @@ func (c *Cluster) Connected(id uint64) bool { return c.srv[id].connected }
 // Partition splits the servers: servers talk only within their group;
 // servers in no group form one more group. Heal undoes it.
 func (c *Cluster) Partition(groups ...[]uint64) {
+	c.logf("partition %v", groups)
 	for _, s := range c.srv {
 		s.group = 0
 	}
@@ -333,10 +355,23 @@ func (c *Cluster) Partition(groups ...[]uint64) {
 
 // Heal removes partitions and reconnects every server.
 func (c *Cluster) Heal() {
+	c.logf("heal")
 	for _, s := range c.srv {
 		s.group, s.connected = 0, true
 	}
 	c.relink()
+}
+
+// Repair ends every fault: pending mid-Ready crashes are called off,
+// crashed servers restart, partitions heal, and the network becomes
+// reliable (memnet's random delay stays).
+func (c *Cluster) Repair() {
+	c.SetReliable()
+	c.Heal()
+	for _, id := range c.ids {
+		c.srv[id].crashMid = false
+		c.Start(id)
+	}
 }
 
 func (c *Cluster) relink() {

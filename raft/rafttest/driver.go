@@ -16,6 +16,7 @@ func (c *Cluster) process(s *Server) {
 		if rd.SoftState != nil {
 			becameLeader = rd.SoftState.State == raft.StateLeader && s.soft.State != raft.StateLeader
 			s.soft = *rd.SoftState
+			c.logf("%d is %s (leader %d)", s.ID, s.soft.State, s.soft.Lead)
 		}
 		for _, m := range rd.Messages {
 			if raft.SendBeforePersist(m) {
@@ -28,7 +29,7 @@ func (c *Cluster) process(s *Server) {
 		if err := s.Disk.Save(rd.HardState, rd.Entries); err != nil {
 			c.Fatalf("server %d: %v", s.ID, err)
 		}
-		if s.crashMid {
+		if s.crashMid && rd.MustSync {
 			// Power fails before the fsync: the writes above are lost.
 			c.Crash(s.ID)
 			return
