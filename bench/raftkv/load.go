@@ -32,6 +32,26 @@ type result struct {
 	FirstErr error           // the first of them
 	Window   time.Duration   // measured window
 	Lat      []time.Duration // latency of each completed op, sorted
+	Done     []time.Duration // completion time of each op since the window opened, sorted
+}
+
+// stallThreshold: a gap this long with no write completing, while every
+// writer has one outstanding, is the whole system stalled, not one slow op.
+const stallThreshold = 100 * time.Millisecond
+
+// stalls returns how many gaps between consecutive completions (and from
+// the window's edges) reach stallThreshold, their total and the longest.
+func (r result) stalls() (n int, total, longest time.Duration) {
+	prev := time.Duration(0)
+	for _, t := range append(r.Done, r.Window) {
+		if g := t - prev; g >= stallThreshold {
+			n++
+			total += g
+			longest = max(longest, g)
+		}
+		prev = t
+	}
+	return n, total, longest
 }
 
 func (r result) opsPerSec() float64 { return float64(r.Ops) / r.Window.Seconds() }
@@ -77,6 +97,7 @@ func (l load) run(ctx context.Context, system string, puts []putFunc) result {
 	end := measureFrom.Add(l.Duration)
 	type worker struct {
 		lat      []time.Duration
+		done     []time.Duration
 		errs     int
 		firstErr error
 	}
@@ -88,6 +109,7 @@ func (l load) run(ctx context.Context, system string, puts []putFunc) result {
 			defer wg.Done()
 			w := &workers[i]
 			w.lat = make([]time.Duration, 0, 1<<14)
+			w.done = make([]time.Duration, 0, 1<<14)
 			put := puts[i%len(puts)]
 			r := rand.New(rand.NewPCG(l.Seed, uint64(i)+2))
 			for ctx.Err() == nil {
@@ -111,6 +133,7 @@ func (l load) run(ctx context.Context, system string, puts []putFunc) result {
 					continue
 				}
 				w.lat = append(w.lat, t1.Sub(t0))
+				w.done = append(w.done, t1.Sub(measureFrom))
 			}
 		}()
 	}
@@ -118,6 +141,7 @@ func (l load) run(ctx context.Context, system string, puts []putFunc) result {
 	res := result{System: system, Window: l.Duration}
 	for _, w := range workers {
 		res.Lat = append(res.Lat, w.lat...)
+		res.Done = append(res.Done, w.done...)
 		res.Errors += w.errs
 		if res.FirstErr == nil {
 			res.FirstErr = w.firstErr
@@ -128,6 +152,7 @@ func (l load) run(ctx context.Context, system string, puts []putFunc) result {
 	}
 	res.Ops = len(res.Lat)
 	slices.Sort(res.Lat)
+	slices.Sort(res.Done)
 	return res
 }
 
@@ -135,6 +160,9 @@ func (l load) run(ctx context.Context, system string, puts []putFunc) result {
 func pool(rs []result, system string) result {
 	out := result{System: system}
 	for _, r := range rs {
+		for _, t := range r.Done {
+			out.Done = append(out.Done, out.Window+t)
+		}
 		out.Ops += r.Ops
 		out.Errors += r.Errors
 		out.Window += r.Window

@@ -96,12 +96,14 @@ type report struct {
 	OursP99     float64  `json:"ours_p99_ms"`
 	OursP999    float64  `json:"ours_p999_ms"`
 	OursErrors  int      `json:"ours_errors"`
+	OursStallMs float64  `json:"ours_stalled_ms"`
 	EtcdVersion string   `json:"etcd_version,omitempty"`
 	EtcdOps     *float64 `json:"etcd_ops_s,omitempty"`
 	EtcdP50     *float64 `json:"etcd_p50_ms,omitempty"`
 	EtcdP99     *float64 `json:"etcd_p99_ms,omitempty"`
 	EtcdP999    *float64 `json:"etcd_p999_ms,omitempty"`
 	EtcdErrors  *int     `json:"etcd_errors,omitempty"`
+	EtcdStallMs *float64 `json:"etcd_stalled_ms,omitempty"`
 	OpsRatio    *float64 `json:"ops_ratio,omitempty"`
 	P99Ratio    *float64 `json:"p99_ratio,omitempty"`
 }
@@ -182,7 +184,7 @@ func run(ctx context.Context, o options) error {
 		Clients: o.Clients, Conns: o.conns, ValueBytes: o.ValueSize, Keys: o.Keys, DurationS: o.Duration.Seconds(), Rounds: o.rounds,
 		FsyncPerS: round(fsyncPerSec, 0), FsyncMeanMs: round(ms(fsyncMean), 3),
 		OursOps: round(ours.opsPerSec(), 1), OursP50: ms(ours.quantile(0.50)), OursP99: ms(ours.quantile(0.99)),
-		OursP999: ms(ours.quantile(0.999)), OursErrors: ours.Errors,
+		OursP999: ms(ours.quantile(0.999)), OursErrors: ours.Errors, OursStallMs: stalledMs(ours),
 	}
 	if len(etcdAll) > 0 {
 		et := pool(etcdAll, "etcd "+etcdShortVersion(etcdVersion)+" (all rounds)")
@@ -194,6 +196,7 @@ func run(ctx context.Context, o options) error {
 		rep.EtcdVersion = etcdShortVersion(etcdVersion)
 		rep.EtcdOps, rep.EtcdP50, rep.EtcdP99, rep.EtcdP999 = ptr(round(et.opsPerSec(), 1)), ptr(ms(et.quantile(0.5))), ptr(ms(et.quantile(0.99))), ptr(ms(et.quantile(0.999)))
 		rep.EtcdErrors, rep.OpsRatio, rep.P99Ratio = ptr(et.Errors), &opsR, &p99R
+		rep.EtcdStallMs = ptr(stalledMs(et))
 	}
 	printTable(results)
 	if rep.OpsRatio != nil {
@@ -272,10 +275,12 @@ func runEtcd(ctx context.Context, o options, dir, bin, version string) (result, 
 
 func printTable(rs []result) {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "system\tops/s\tmean ms\tp50 ms\tp99 ms\tp99.9 ms\tmax ms\tops\terrors\t")
+	fmt.Fprintln(tw, "system\tops/s\tmean ms\tp50 ms\tp99 ms\tp99.9 ms\tmax ms\tops\terrors\tstalls\tstalled ms\tlongest ms\t")
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%d\t\n", r.System, r.opsPerSec(),
-			ms(r.mean()), ms(r.quantile(0.5)), ms(r.quantile(0.99)), ms(r.quantile(0.999)), ms(r.quantile(1)), r.Ops, r.Errors)
+		n, total, longest := r.stalls()
+		fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%d\t%d\t%.0f\t%.0f\t\n", r.System, r.opsPerSec(),
+			ms(r.mean()), ms(r.quantile(0.5)), ms(r.quantile(0.99)), ms(r.quantile(0.999)), ms(r.quantile(1)), r.Ops, r.Errors,
+			n, ms(total), ms(longest))
 	}
 	tw.Flush()
 }
@@ -294,6 +299,11 @@ func round(x float64, digits int) float64 {
 		p *= 10
 	}
 	return float64(int64(x*p+0.5)) / p
+}
+
+func stalledMs(r result) float64 {
+	_, total, _ := r.stalls()
+	return ms(total)
 }
 
 func ptr[T any](v T) *T { return &v }
