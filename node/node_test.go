@@ -2,12 +2,15 @@ package node_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/puddlestore/puddlestore/internal/testenv"
+	"github.com/puddlestore/puddlestore/node"
+	"github.com/puddlestore/puddlestore/node/kvclient"
 )
 
 func ctx(t *testing.T) context.Context {
@@ -142,4 +145,25 @@ func TestMembershipLearnerPromoteRemoveLeader(t *testing.T) {
 		l := c.Leader()
 		return true, l >= 0 && c.Members[l].ID == target
 	})
+}
+
+func TestBadRequestsGetClearErrors(t *testing.T) {
+	c := testenv.New(t, 3, testenv.Options{})
+	cl := c.Client()
+	if err := cl.Put(ctx(t), "", []byte("x")); !errors.Is(err, kvclient.ErrInvalid) {
+		t.Fatalf("empty key: %v", err)
+	}
+	if err := cl.Put(ctx(t), string(make([]byte, node.MaxKeyBytes+1)), nil); !errors.Is(err, kvclient.ErrInvalid) {
+		t.Fatalf("long key: %v", err)
+	}
+	if err := cl.Put(ctx(t), "big", make([]byte, node.MaxValueBytes+1)); !errors.Is(err, kvclient.ErrInvalid) {
+		t.Fatalf("huge value: %v", err)
+	}
+	if _, _, err := cl.Get(ctx(t), ""); !errors.Is(err, kvclient.ErrInvalid) {
+		t.Fatalf("get empty key: %v", err)
+	}
+	// The cluster still works.
+	if err := cl.Put(ctx(t), "ok", []byte("1")); err != nil {
+		t.Fatal(err)
+	}
 }
