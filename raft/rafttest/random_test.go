@@ -4,9 +4,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/puddlestore/puddlestore/raft"
+	pb "github.com/puddlestore/puddlestore/raft/raftpb"
 )
 
 // TestRandomized runs many seeded simulations. Each mixes partitions,
@@ -85,8 +89,20 @@ func randomSim(t *testing.T, seed uint64, verbose bool) *Cluster {
 		SnapshotEvery: []uint64{0, 4, 16}[pick.IntN(3)],
 		SnapshotKeep:  uint64(pick.IntN(4)),
 	}
+	// Small messages, windows and snapshot chunks in some seeds, so that
+	// batching, flow control and chunked snapshot transfer meet faults.
+	chunk := []uint64{0, 7, 64}[pick.IntN(3)]
+	maxMsg := []uint64{0, 1, 100}[pick.IntN(3)]
+	inflight := []int{0, 1, 4}[pick.IntN(3)]
+	cfg.Raft = func(rc *raft.Config) {
+		rc.SnapshotChunkSize, rc.MaxSizePerMsg, rc.MaxInflightMsgs = chunk, maxMsg, inflight
+	}
+	// Membership changes in half the seeds: voters removed, re-added as
+	// learners, promoted.
+	membership := pick.IntN(2) == 0
 	if verbose {
 		cfg.Log = t.Logf
+		t.Logf("seed %d: membership %v, chunk %d, max message %d, inflight %d", seed, membership, chunk, maxMsg, inflight)
 		t.Logf("seed %d: %+v", seed, cfg)
 	}
 	c := New(t, cfg)
@@ -153,9 +169,16 @@ func randomSim(t *testing.T, seed uint64, verbose bool) *Cluster {
 						c.Crash(l)
 					}
 				}
-			case x < 88:
+			case x < 84:
 				c.Start(randID())
-			case x < 94:
+			case x < 88 && membership:
+				changeMembers(c, rng)
+			case x < 91:
+				if l := c.Leader(); l != 0 {
+					_ = c.Server(l).Node.TransferLeadership(randID())
+					c.Process(l)
+				}
+			case x < 95:
 				c.Disconnect(randID())
 			default:
 				c.Connect(randID())
@@ -216,4 +239,35 @@ func countOf(s, sub string) int {
 		}
 	}
 	return n
+}
+
+// changeMembers proposes one membership change on the leader, if any: a
+// server outside the voters comes back as a learner, a learner is
+// promoted, or (with more than two voters) a voter is removed.
+func changeMembers(c *Cluster, rng *rand.Rand) {
+	l := c.Leader()
+	if l == 0 {
+		return
+	}
+	cs := c.Server(l).Node.Members()
+	var cc pb.ConfChange
+	switch {
+	case len(cs.Learners) > 0:
+		cc = pb.ConfChange{Type: pb.ConfAddVoter, NodeID: cs.Learners[rng.IntN(len(cs.Learners))]}
+	case len(cs.Voters) < len(c.ids):
+		for _, id := range c.ids {
+			if !slices.Contains(cs.Voters, id) {
+				cc = pb.ConfChange{Type: pb.ConfAddLearner, NodeID: id}
+				break
+			}
+		}
+	case len(cs.Voters) > 2:
+		cc = pb.ConfChange{Type: pb.ConfRemoveNode, NodeID: cs.Voters[rng.IntN(len(cs.Voters))]}
+	default:
+		return
+	}
+	if _, _, err := c.Server(l).Node.ProposeConfChange(cc); err == nil {
+		c.logf("%d proposes %+v", l, cc)
+	}
+	c.Process(l)
 }
