@@ -67,6 +67,7 @@ type attempt struct {
 type readWait struct {
 	ctx   string
 	call  *clerkCall
+	res   *Read // for a test's own request (call == nil)
 	ready bool
 	index uint64
 }
@@ -209,8 +210,9 @@ func (c *Cluster) serveReads(s *Server) {
 	}
 	s.reads = keep
 	for _, w := range done {
-		if w.call == nil {
-			continue // a test's own request
+		if w.call == nil { // a test's own request
+			w.res.Done, w.res.Index, w.res.Value = true, w.index, s.KV.Get(w.res.Key)
+			continue
 		}
 		if k := w.call.clerk; k.cur == w.call {
 			k.finish(s.KV.Get(w.call.op.Key))
@@ -230,17 +232,27 @@ func (k *Clerk) finish(value string) {
 	k.done++
 }
 
-// ReadIndex asks server id for a read index under ctx, outside any clerk;
-// the request shows in the server's pending reads until applied.
-func (c *Cluster) ReadIndex(id uint64, ctx string) error {
+// Read is the outcome of a test's ReadIndex request: once Done, the value
+// of Key that server read at Index.
+type Read struct {
+	Key   string
+	Done  bool
+	Index uint64
+	Value string
+}
+
+// ReadIndex reads key at server id through ReadIndex under ctx, outside
+// any clerk. The result fills in as the cluster runs.
+func (c *Cluster) ReadIndex(id uint64, ctx, key string) (*Read, error) {
 	s := c.srv[id]
 	if !s.up {
-		return raft.ErrProposalDropped
+		return nil, raft.ErrProposalDropped
 	}
 	if err := s.Node.ReadIndex([]byte(ctx)); err != nil {
-		return err
+		return nil, err
 	}
-	s.reads = append(s.reads, &readWait{ctx: ctx})
+	r := &Read{Key: key}
+	s.reads = append(s.reads, &readWait{ctx: ctx, res: r})
 	c.process(s)
-	return nil
+	return r, nil
 }

@@ -98,7 +98,8 @@ type Cluster struct {
 	rng   *rand.Rand // for tests
 	nrng  *rand.Rand // network faults
 	fault faults
-	held  []heldMsg // long-delayed messages, by release tick
+	held  []heldMsg          // long-delayed messages, by release tick
+	cut   map[[2]uint64]bool // one-way cuts (Cut)
 	srv   map[uint64]*Server
 	ids   []uint64 // sorted
 	ticks int
@@ -160,6 +161,7 @@ func New(t testing.TB, cfg Config) *Cluster {
 		nrng:  rand.New(rand.NewPCG(cfg.Seed, 0x4e7)),
 		fault: faults{drop: cfg.DropRate, dup: cfg.DupRate},
 		srv:   map[uint64]*Server{},
+		cut:   map[[2]uint64]bool{},
 		trace: fnv.New64a(),
 		sent:  map[pb.MessageType]int{},
 		waits: map[waitKey][]attempt{},
@@ -356,6 +358,7 @@ func (c *Cluster) Partition(groups ...[]uint64) {
 // Heal removes partitions and reconnects every server.
 func (c *Cluster) Heal() {
 	c.logf("heal")
+	clear(c.cut)
 	for _, s := range c.srv {
 		s.group, s.connected = 0, true
 	}
@@ -374,6 +377,14 @@ func (c *Cluster) Repair() {
 	}
 }
 
+// Cut drops every message from one server to another (one way) until
+// Heal.
+func (c *Cluster) Cut(from, to uint64) {
+	c.logf("cut %d->%d", from, to)
+	c.cut[[2]uint64{from, to}] = true
+	c.relink()
+}
+
 func (c *Cluster) relink() {
 	for _, a := range c.ids {
 		for _, b := range c.ids {
@@ -381,7 +392,7 @@ func (c *Cluster) relink() {
 				continue
 			}
 			sa, sb := c.srv[a], c.srv[b]
-			if sa.connected && sb.connected && sa.group == sb.group {
+			if sa.connected && sb.connected && sa.group == sb.group && !c.cut[[2]uint64{a, b}] {
 				c.net.Unblock(sa.addr, sb.addr)
 			} else {
 				c.net.Block(sa.addr, sb.addr)

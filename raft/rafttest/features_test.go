@@ -137,16 +137,15 @@ func TestReadIndex(t *testing.T) {
 	// confirmed by a quorum: it must never be answered.
 	old := c.CheckOneLeader(10 * et)
 	c.Disconnect(old)
-	if err := c.ReadIndex(old, "stale-read"); err != nil {
+	stale, err := c.ReadIndex(old, "stale-read", "x")
+	if err != nil {
 		c.Fatalf("read index at the leader: %v", err)
 	}
 	c.CheckOneLeader(10 * et)
 	do(w, OpPut, "2")
 	c.Run(3 * et)
-	for _, rw := range c.Server(old).reads {
-		if rw.ready {
-			c.Fatalf("isolated old leader answered a read at index %d", rw.index)
-		}
+	if stale.Done {
+		c.Fatalf("isolated old leader answered a read at index %d: x=%q", stale.Index, stale.Value)
 	}
 	if got := do(r, OpGet, ""); got != "2" {
 		c.Fatalf("read %q after put 2", got)

@@ -94,15 +94,23 @@ func randomSim(t *testing.T, seed uint64, verbose bool) *Cluster {
 	chunk := []uint64{0, 7, 64}[pick.IntN(3)]
 	maxMsg := []uint64{0, 1, 100}[pick.IntN(3)]
 	inflight := []int{0, 1, 4}[pick.IntN(3)]
+	// Lease-based reads are sound here: every node ticks in lockstep, so
+	// no clock drifts.
+	lease := pick.IntN(4) == 0
+	cfg.DisablePreVote = pick.IntN(4) == 0
+	cfg.HeartbeatTick = 1 + pick.IntN(3)
 	cfg.Raft = func(rc *raft.Config) {
 		rc.SnapshotChunkSize, rc.MaxSizePerMsg, rc.MaxInflightMsgs = chunk, maxMsg, inflight
+		if lease {
+			rc.ReadOnlyOption = raft.ReadOnlyLeaseBased
+		}
 	}
 	// Membership changes in half the seeds: voters removed, re-added as
 	// learners, promoted.
 	membership := pick.IntN(2) == 0
 	if verbose {
 		cfg.Log = t.Logf
-		t.Logf("seed %d: membership %v, chunk %d, max message %d, inflight %d", seed, membership, chunk, maxMsg, inflight)
+		t.Logf("seed %d: membership %v, chunk %d, max message %d, inflight %d, lease reads %v", seed, membership, chunk, maxMsg, inflight, lease)
 		t.Logf("seed %d: %+v", seed, cfg)
 	}
 	c := New(t, cfg)
