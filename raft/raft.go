@@ -61,6 +61,9 @@ type raft struct {
 	// once this index is applied (one change at a time, thesis §4.1).
 	pendingConfIndex uint64
 	leadTransferee   uint64
+	// timeoutNowSent: this leader told a transferee to campaign in this
+	// term; lease reads are off until reset.
+	timeoutNowSent bool
 
 	readOnly readOnly
 	// pendingReadIndex holds read requests that arrived before the leader
@@ -274,6 +277,7 @@ func (r *raft) reset(term uint64) {
 	r.heartbeatElapsed = 0
 	r.randomizedElectionTimeout = r.cfg.ElectionTick + r.rng.IntN(r.cfg.ElectionTick)
 	r.abortLeaderTransfer()
+	r.timeoutNowSent = false
 	r.votes = map[uint64]bool{}
 	for id, pr := range r.prs {
 		np := r.newProgress(pr.learner)
@@ -574,6 +578,9 @@ func (r *raft) poll(id uint64, granted bool) voteResult {
 func (r *raft) abortLeaderTransfer() { r.leadTransferee = None }
 
 func (r *raft) sendTimeoutNow(to uint64) {
+	// The transferee's election bypasses the followers' leases, so ours is
+	// no proof of leadership any more: no lease reads until the next term.
+	r.timeoutNowSent = true
 	r.send(pb.Message{Type: pb.MsgTimeoutNow, To: to})
 }
 

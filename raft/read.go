@@ -77,7 +77,7 @@ func (r *raft) readIndex(m pb.Message) {
 }
 
 func (r *raft) serveReadIndex(m pb.Message) {
-	if r.cfg.ReadOnlyOption == ReadOnlyLeaseBased {
+	if r.cfg.ReadOnlyOption == ReadOnlyLeaseBased && !r.timeoutNowSent {
 		r.respondReadIndex(m, r.log.committed)
 		return
 	}
@@ -99,7 +99,7 @@ func (r *raft) releasePendingReadIndex() {
 
 // readIndexAck counts a heartbeat answer toward the pending reads.
 func (r *raft) readIndexAck(m pb.Message) {
-	if r.cfg.ReadOnlyOption != ReadOnlySafe || len(m.Context) == 0 {
+	if len(m.Context) == 0 {
 		return
 	}
 	st := r.readOnly.pending[string(m.Context)]

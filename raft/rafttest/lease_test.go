@@ -1,7 +1,6 @@
 package rafttest
 
 import (
-	"os"
 	"testing"
 
 	"github.com/puddlestore/puddlestore/raft"
@@ -13,13 +12,9 @@ import (
 // leases, so a new leader can commit writes while the old leader's lease
 // still runs. Here the old leader hears nothing back after the transfer.
 //
-// Known core bug (found by this test): raft/read.go serveReadIndex answers
-// lease-based reads while leadTransferee is set. Until it is fixed the test
-// is skipped unless PUDDLE_RAFT_KNOWN_BUGS is set.
+// Found by this test: serveReadIndex used to answer from the lease after
+// MsgTimeoutNow went out.
 func TestLeaseReadAfterTransfer(t *testing.T) {
-	if os.Getenv("PUDDLE_RAFT_KNOWN_BUGS") == "" {
-		t.Skip("known raft bug: stale lease read after leadership transfer (raft/read.go serveReadIndex); PUDDLE_RAFT_KNOWN_BUGS=1 runs it")
-	}
 	const n = 3
 	c := newCluster(t, Config{Nodes: n, Raft: func(rc *raft.Config) { rc.ReadOnlyOption = raft.ReadOnlyLeaseBased }})
 	w := c.NewClerk()
