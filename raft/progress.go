@@ -33,6 +33,9 @@ type progress struct {
 	// (check-quorum).
 	recentActive bool
 	learner      bool
+	// leaseTick: the latest leader tick of a heartbeat this member
+	// answered (lease reads); 0 for none this term.
+	leaseTick uint64
 
 	// Snapshot transfer: the snapshot index being sent, the offset the
 	// follower has acknowledged, and the offset sent so far.

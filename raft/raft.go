@@ -56,6 +56,11 @@ type raft struct {
 	electionElapsed           int
 	heartbeatElapsed          int
 	randomizedElectionTimeout int
+	// ticks counts every tick since New: the clock of lease reads.
+	ticks uint64
+	// quietTicks: with lease reads, a node restarted from its state votes
+	// for no one during its first election timeout.
+	quietTicks uint64
 
 	// pendingConfIndex: a new configuration change may be proposed only
 	// once this index is applied (one change at a time, thesis §4.1).
@@ -126,6 +131,9 @@ func newRaft(cfg Config) (*raft, error) {
 			}
 			r.applyConfChange(cc)
 		}
+	}
+	if !fresh && cfg.ReadOnlyOption == ReadOnlyLeaseBased {
+		r.quietTicks = uint64(cfg.ElectionTick)
 	}
 	r.becomeFollower(r.term, None)
 	if fresh {
@@ -397,7 +405,9 @@ func (r *raft) bcastHeartbeat(ctx []byte) {
 		pr := r.prs[id]
 		// Never tell a follower to commit beyond what it is known to hold.
 		commit := min(pr.match, r.log.committed)
-		r.send(pb.Message{Type: pb.MsgHeartbeat, To: id, Commit: commit, Context: ctx})
+		// Index carries our tick: the follower echoes it, and its answer
+		// proves it heard us at that tick (lease reads).
+		r.send(pb.Message{Type: pb.MsgHeartbeat, To: id, Commit: commit, Index: r.ticks, Context: ctx})
 	}
 }
 
@@ -449,6 +459,7 @@ func (r *raft) committedEntryInCurrentTerm() bool {
 // ---- ticks ----
 
 func (r *raft) tick() {
+	r.ticks++
 	if r.state == StateLeader {
 		r.tickHeartbeat()
 	} else {
@@ -619,9 +630,44 @@ func isResponseTo(resp, req pb.MessageType) bool {
 }
 
 // inLease reports whether this follower heard from a leader within the
-// election timeout; with check-quorum it then ignores vote requests.
+// election timeout; with check-quorum it then ignores vote requests. With
+// lease reads, a node restarted from its state also waits an election
+// timeout before it votes: it may have granted a leader a lease before it
+// crashed.
 func (r *raft) inLease() bool {
-	return !r.cfg.DisableCheckQuorum && r.lead != None && r.electionElapsed < r.cfg.ElectionTick
+	if r.cfg.DisableCheckQuorum {
+		return false
+	}
+	if r.ticks < r.quietTicks {
+		return true
+	}
+	return r.lead != None && r.electionElapsed < r.cfg.ElectionTick
+}
+
+// leaseValid reports whether a quorum of voters heard from this leader
+// recently enough that none of them will vote for another candidate yet
+// (thesis §6.4.1). A voter that answered a heartbeat sent at tick s ignores
+// votes until an election timeout after it got it, so the lease runs to
+// s + ElectionTick, less one tick for the phase between the nodes' clocks.
+// Correct as long as the nodes' clocks drift less than that margin.
+func (r *raft) leaseValid() bool {
+	if r.timeoutNowSent {
+		return false
+	}
+	heard := make([]uint64, 0, len(r.voters))
+	for _, id := range r.voters {
+		switch pr := r.prs[id]; {
+		case id == r.id:
+			heard = append(heard, r.ticks)
+		case pr != nil && pr.leaseTick > 0:
+			heard = append(heard, pr.leaseTick)
+		default:
+			heard = append(heard, 0)
+		}
+	}
+	slices.Sort(heard)
+	q := heard[len(heard)-r.quorum()] // the quorum heard us at q or later
+	return q > 0 && r.ticks+1 < q+uint64(r.cfg.ElectionTick)
 }
 
 func voteRespType(t pb.MessageType) pb.MessageType {

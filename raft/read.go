@@ -77,10 +77,11 @@ func (r *raft) readIndex(m pb.Message) {
 }
 
 func (r *raft) serveReadIndex(m pb.Message) {
-	if r.cfg.ReadOnlyOption == ReadOnlyLeaseBased && !r.timeoutNowSent {
+	if r.cfg.ReadOnlyOption == ReadOnlyLeaseBased && r.leaseValid() {
 		r.respondReadIndex(m, r.log.committed)
 		return
 	}
+	// No lease (or safe reads): confirm leadership with a heartbeat round.
 	r.readOnly.add(r.log.committed, m)
 	r.readOnly.pending[string(m.Context)].acks[r.id] = true
 	r.bcastHeartbeat(m.Context)

@@ -112,6 +112,9 @@ func (r *raft) stepLeader(m pb.Message) error {
 	case pb.MsgHeartbeatResp:
 		pr.recentActive = true
 		pr.probeSent = false
+		if m.Index <= r.ticks && m.Index > pr.leaseTick {
+			pr.leaseTick = m.Index
+		}
 		if pr.state == stateReplicate && pr.inflight.full() {
 			// Every append in the window may have been lost: free one
 			// slot so the next append probes where the follower is.
@@ -311,7 +314,7 @@ func (r *raft) stepFollower(m pb.Message) error {
 		r.electionElapsed = 0
 		r.lead = m.From
 		r.log.commitTo(min(m.Commit, r.log.lastIndex()))
-		r.send(pb.Message{Type: pb.MsgHeartbeatResp, To: m.From, Context: m.Context})
+		r.send(pb.Message{Type: pb.MsgHeartbeatResp, To: m.From, Index: m.Index, Context: m.Context})
 	case pb.MsgSnap:
 		r.electionElapsed = 0
 		r.lead = m.From
