@@ -63,7 +63,7 @@
 //
 // With -seed and -v, TestRandomized logs the run's faults and role changes.
 // -seed (or PUDDLE_RAFT_SEED) sets the seed of every test; -seeds N (or
-// PUDDLE_RAFT_SEEDS) sets how many seeds TestRandomized runs (default 500,
+// PUDDLE_RAFT_SEEDS) sets how many seeds TestRandomized runs (default 1000,
 // about 15 s of CPU under -race):
 //
 //	PUDDLE_RAFT_SEEDS=5000 go test ./raft/rafttest -run TestRandomized

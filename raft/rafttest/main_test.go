@@ -9,7 +9,7 @@ import (
 
 var (
 	seedFlag  = flag.Int64("seed", -1, "run the tests with this seed (default: a fixed seed; PUDDLE_RAFT_SEED)")
-	seedsFlag = flag.Int("seeds", 0, "number of seeds TestRandomized runs (default 500 in -short, else 500; PUDDLE_RAFT_SEEDS)")
+	seedsFlag = flag.Int("seeds", 0, "number of seeds TestRandomized runs (default 1000; PUDDLE_RAFT_SEEDS)")
 )
 
 // defaultSeed is the seed of every test when none is given.

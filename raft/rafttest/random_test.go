@@ -32,7 +32,7 @@ func TestRandomized(t *testing.T) {
 		})
 		return
 	}
-	n := 500
+	n := 1000
 	if *seedsFlag > 0 {
 		n = *seedsFlag
 	} else if v := os.Getenv("PUDDLE_RAFT_SEEDS"); v != "" {
@@ -66,7 +66,7 @@ func TestDeterminism(t *testing.T) {
 // The shape of one simulation: randomTicks ticks of faults and traffic
 // (20 election timeouts), a fault every faultEvery ticks on average, and
 // idle clerks invoking an operation every clientIdle ticks on average.
-// Tuned so that 500 seeds take well under a minute under -race on two
+// Tuned so that 1000 seeds take well under a minute under -race on two
 // cores, while each seed sees several leader changes.
 const (
 	randomTicks = 500
