@@ -27,15 +27,8 @@ func (r *Raft) run() {
 		case <-ticker.C:
 			r.node.Tick()
 		case m := <-r.inbox:
-			r.step(m)
-			for i := 0; i < maxBatch; i++ {
-				select {
-				case m := <-r.inbox:
-					r.step(m)
-					continue
-				default:
-				}
-				break
+			for _, m := range drain(r.inbox, m) {
+				r.step(m)
 			}
 		case p := <-r.proposals:
 			r.proposeBatch(p)
@@ -54,6 +47,21 @@ func (r *Raft) run() {
 	}
 }
 
+// drain returns first and whatever else is queued on ch, up to maxBatch
+// in all, without waiting.
+func drain[T any](ch <-chan T, first T) []T {
+	batch := []T{first}
+	for len(batch) < maxBatch {
+		select {
+		case v := <-ch:
+			batch = append(batch, v)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
 func (r *Raft) step(m pb.Message) {
 	if err := r.node.Step(m); err != nil {
 		r.logger.Debug("raft step", "type", m.Type.String(), "from", m.From, "err", err)
@@ -63,16 +71,7 @@ func (r *Raft) step(m pb.Message) {
 // proposeBatch takes every queued proposal (up to maxBatch) and appends
 // them as one batch: one Ready, one fsync, one append to each follower.
 func (r *Raft) proposeBatch(first *proposal) {
-	batch := []*proposal{first}
-	for len(batch) < maxBatch {
-		select {
-		case p := <-r.proposals:
-			batch = append(batch, p)
-			continue
-		default:
-		}
-		break
-	}
+	batch := drain(r.proposals, first)
 	var datas [][]byte
 	var normal []*proposal
 	for _, p := range batch {
@@ -107,16 +106,7 @@ func (r *Raft) track(p *proposal, idx, term uint64, err error) {
 
 // readIndex batches: every read queued now shares one ReadIndex round.
 func (r *Raft) readIndex(first *readReq) {
-	batch := []*readReq{first}
-	for len(batch) < maxBatch {
-		select {
-		case q := <-r.reads:
-			batch = append(batch, q)
-			continue
-		default:
-		}
-		break
-	}
+	batch := drain(r.reads, first)
 	r.readSeq++
 	if err := r.node.ReadIndex(readCtx(r.readSeq)); err != nil {
 		for _, q := range batch {

@@ -16,19 +16,8 @@ func kvCmd() *cobra.Command {
 		Use:   "kv",
 		Short: "Use the cluster's replicated key-value store",
 	}
-	cmd.PersistentFlags().String("addr", "", "cluster client addresses, comma-separated (default $PUDDLE_ADDR or the dev cluster's)")
-	cmd.PersistentFlags().Duration("timeout", 10*time.Second, "give up after this long")
-	with := func(cmd *cobra.Command, f func(ctx context.Context, c *kvclient.Client) error) error {
-		c, err := kvclient.Dial(clusterAddrs(cmd)...)
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		to, _ := cmd.Flags().GetDuration("timeout")
-		ctx, cancel := context.WithTimeout(cmd.Context(), to)
-		defer cancel()
-		return f(ctx, c)
-	}
+	clientFlags(cmd, 10*time.Second)
+	with := withClient
 	cmd.AddCommand(&cobra.Command{
 		Use:   "put KEY VALUE",
 		Short: "Store VALUE under KEY",

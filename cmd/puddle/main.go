@@ -3,11 +3,13 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -62,6 +64,26 @@ func logger(cmd *cobra.Command) *slog.Logger {
 		l = slog.LevelWarn
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// withClient dials the cluster named by cmd's flags and runs f with a
+// context bounded by --timeout.
+func withClient(cmd *cobra.Command, f func(ctx context.Context, c *kvclient.Client) error) error {
+	c, err := kvclient.Dial(clusterAddrs(cmd)...)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	to, _ := cmd.Flags().GetDuration("timeout")
+	ctx, cancel := context.WithTimeout(cmd.Context(), to)
+	defer cancel()
+	return f(ctx, c)
+}
+
+// clientFlags adds the flags every client command takes.
+func clientFlags(cmd *cobra.Command, timeout time.Duration) {
+	cmd.PersistentFlags().String("addr", "", "cluster client addresses, comma-separated (default $PUDDLE_ADDR or the dev cluster's)")
+	cmd.PersistentFlags().Duration("timeout", timeout, "give up after this long")
 }
 
 // defaultAddrs are the client addresses of `puddle dev`'s cluster.

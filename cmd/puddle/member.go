@@ -19,19 +19,10 @@ func memberCmd() *cobra.Command {
 it with "puddle node" (without --bootstrap, with --cluster listing the
 current members and itself), add it, then promote it once it has caught up.`,
 	}
-	cmd.PersistentFlags().String("addr", "", "cluster client addresses, comma-separated (default $PUDDLE_ADDR or the dev cluster's)")
-	cmd.PersistentFlags().Duration("timeout", 30*time.Second, "give up after this long")
+	clientFlags(cmd, 30*time.Second)
 	run := func(f func(ctx context.Context, c *kvclient.Client, args []string) error) func(*cobra.Command, []string) error {
 		return func(cmd *cobra.Command, args []string) error {
-			c, err := kvclient.Dial(clusterAddrs(cmd)...)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			to, _ := cmd.Flags().GetDuration("timeout")
-			ctx, cancel := context.WithTimeout(cmd.Context(), to)
-			defer cancel()
-			return f(ctx, c, args)
+			return withClient(cmd, func(ctx context.Context, c *kvclient.Client) error { return f(ctx, c, args) })
 		}
 	}
 	cmd.AddCommand(&cobra.Command{

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/puddlestore/puddlestore/internal/testenv"
 	"github.com/puddlestore/puddlestore/node/kvclient"
 )
 
@@ -30,16 +30,6 @@ func buildBinary(t *testing.T) string {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 type proc struct {
@@ -85,8 +75,8 @@ func newProcCluster(t *testing.T, n int) *procCluster {
 	var parts []string
 	base := t.TempDir()
 	for i := range n {
-		c := freePort(t)
-		parts = append(parts, fmt.Sprintf("%d=%s/%s", i+1, freePort(t), c))
+		c := testenv.FreeAddr(t)
+		parts = append(parts, fmt.Sprintf("%d=%s/%s", i+1, testenv.FreeAddr(t), c))
 		pc.clients = append(pc.clients, c)
 		pc.dirs = append(pc.dirs, filepath.Join(base, fmt.Sprint("n", i+1)))
 	}

@@ -33,9 +33,9 @@ type Options struct {
 	SnapshotEntries uint64
 }
 
-// freeAddr finds a free loopback port. The port could be taken again
-// before the node binds it; Start retries in that case.
-func freeAddr(t testing.TB) string {
+// FreeAddr finds a free loopback port. The port could be taken again
+// before a node binds it; Start retries in that case.
+func FreeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -54,7 +54,7 @@ func New(t testing.TB, n int, opts Options) *Cluster {
 	c := &Cluster{t: t, opts: opts, Nodes: make([]*node.Node, n), joined: map[int]bool{}}
 	base := t.TempDir()
 	for i := 1; i <= n; i++ {
-		c.Members = append(c.Members, node.Member{ID: uint64(i), PeerAddr: freeAddr(t), ClientAddr: freeAddr(t)})
+		c.Members = append(c.Members, node.Member{ID: uint64(i), PeerAddr: FreeAddr(t), ClientAddr: FreeAddr(t)})
 		c.dirs = append(c.dirs, filepath.Join(base, fmt.Sprintf("node%d", i)))
 	}
 	for i := range n {
@@ -86,7 +86,7 @@ func (c *Cluster) Start(i int) {
 func (c *Cluster) Join() int {
 	c.t.Helper()
 	i := len(c.Members)
-	c.Members = append(c.Members, node.Member{ID: uint64(i + 1), PeerAddr: freeAddr(c.t), ClientAddr: freeAddr(c.t)})
+	c.Members = append(c.Members, node.Member{ID: uint64(i + 1), PeerAddr: FreeAddr(c.t), ClientAddr: FreeAddr(c.t)})
 	c.dirs = append(c.dirs, filepath.Join(c.t.TempDir(), fmt.Sprintf("node%d", i+1)))
 	c.Nodes = append(c.Nodes, nil)
 	c.joined[i] = true
