@@ -179,3 +179,21 @@ func etcdPuts(c *etcdCluster, conns int) ([]putFunc, func(), error) {
 	}
 	return puts, closeAll, nil
 }
+
+// term returns the highest Raft term any member reports (0 if none answer).
+func (c *etcdCluster) term(ctx context.Context) uint64 {
+	cli, err := newEtcdClient(c.endpoints)
+	if err != nil {
+		return 0
+	}
+	defer cli.Close()
+	var t uint64
+	for _, ep := range c.endpoints {
+		sctx, cancel := context.WithTimeout(ctx, time.Second)
+		if st, err := cli.Status(sctx, ep); err == nil {
+			t = max(t, st.RaftTerm)
+		}
+		cancel()
+	}
+	return t
+}

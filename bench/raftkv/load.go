@@ -31,6 +31,7 @@ type result struct {
 	Errors   int             // failed operations in the window
 	FirstErr error           // the first of them
 	Window   time.Duration   // measured window
+	Terms    uint64          // Raft terms begun during the run: elections
 	Lat      []time.Duration // latency of each completed op, sorted
 	Done     []time.Duration // completion time of each op since the window opened, sorted
 }
@@ -164,6 +165,7 @@ func pool(rs []result, system string) result {
 			out.Done = append(out.Done, out.Window+t)
 		}
 		out.Ops += r.Ops
+		out.Terms += r.Terms
 		out.Errors += r.Errors
 		out.Window += r.Window
 		out.Lat = append(out.Lat, r.Lat...)

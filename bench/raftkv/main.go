@@ -97,6 +97,7 @@ type report struct {
 	OursP999    float64  `json:"ours_p999_ms"`
 	OursErrors  int      `json:"ours_errors"`
 	OursStallMs float64  `json:"ours_stalled_ms"`
+	OursTerms   uint64   `json:"ours_elections"`
 	EtcdVersion string   `json:"etcd_version,omitempty"`
 	EtcdOps     *float64 `json:"etcd_ops_s,omitempty"`
 	EtcdP50     *float64 `json:"etcd_p50_ms,omitempty"`
@@ -104,6 +105,7 @@ type report struct {
 	EtcdP999    *float64 `json:"etcd_p999_ms,omitempty"`
 	EtcdErrors  *int     `json:"etcd_errors,omitempty"`
 	EtcdStallMs *float64 `json:"etcd_stalled_ms,omitempty"`
+	EtcdTerms   *uint64  `json:"etcd_elections,omitempty"`
 	OpsRatio    *float64 `json:"ops_ratio,omitempty"`
 	P99Ratio    *float64 `json:"p99_ratio,omitempty"`
 }
@@ -184,7 +186,7 @@ func run(ctx context.Context, o options) error {
 		Clients: o.Clients, Conns: o.conns, ValueBytes: o.ValueSize, Keys: o.Keys, DurationS: o.Duration.Seconds(), Rounds: o.rounds,
 		FsyncPerS: round(fsyncPerSec, 0), FsyncMeanMs: round(ms(fsyncMean), 3),
 		OursOps: round(ours.opsPerSec(), 1), OursP50: ms(ours.quantile(0.50)), OursP99: ms(ours.quantile(0.99)),
-		OursP999: ms(ours.quantile(0.999)), OursErrors: ours.Errors, OursStallMs: stalledMs(ours),
+		OursP999: ms(ours.quantile(0.999)), OursErrors: ours.Errors, OursStallMs: stalledMs(ours), OursTerms: ours.Terms,
 	}
 	if len(etcdAll) > 0 {
 		et := pool(etcdAll, "etcd "+etcdShortVersion(etcdVersion)+" (all rounds)")
@@ -196,7 +198,7 @@ func run(ctx context.Context, o options) error {
 		rep.EtcdVersion = etcdShortVersion(etcdVersion)
 		rep.EtcdOps, rep.EtcdP50, rep.EtcdP99, rep.EtcdP999 = ptr(round(et.opsPerSec(), 1)), ptr(ms(et.quantile(0.5))), ptr(ms(et.quantile(0.99))), ptr(ms(et.quantile(0.999)))
 		rep.EtcdErrors, rep.OpsRatio, rep.P99Ratio = ptr(et.Errors), &opsR, &p99R
-		rep.EtcdStallMs = ptr(stalledMs(et))
+		rep.EtcdStallMs, rep.EtcdTerms = ptr(stalledMs(et)), ptr(et.Terms)
 	}
 	printTable(results)
 	if rep.OpsRatio != nil {
@@ -235,7 +237,9 @@ func runPuddle(ctx context.Context, o options, dir, bin string) (result, error) 
 	}
 	defer closeClients()
 	fmt.Fprintf(os.Stderr, "puddlestore: leader is node %d (pid %d); running load\n", c.leader+1, c.procs[c.leader].cmd.Process.Pid)
+	term := c.term(ctx)
 	res := o.load.run(ctx, "puddlestore", puts)
+	res.Terms = c.term(ctx) - term
 	for _, p := range c.procs {
 		if err := p.exitedEarly(); err != nil {
 			return res, err
@@ -264,7 +268,9 @@ func runEtcd(ctx context.Context, o options, dir, bin, version string) (result, 
 	}
 	defer closeClients()
 	fmt.Fprintf(os.Stderr, "etcd: leader is e%d (pid %d); running load\n", c.leader+1, c.procs[c.leader].cmd.Process.Pid)
+	term := c.term(ctx)
 	res := o.load.run(ctx, "etcd "+etcdShortVersion(version), puts)
+	res.Terms = c.term(ctx) - term
 	for _, p := range c.procs {
 		if err := p.exitedEarly(); err != nil {
 			return res, err
@@ -275,12 +281,12 @@ func runEtcd(ctx context.Context, o options, dir, bin, version string) (result, 
 
 func printTable(rs []result) {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "system\tops/s\tmean ms\tp50 ms\tp99 ms\tp99.9 ms\tmax ms\tops\terrors\tstalls\tstalled ms\tlongest ms\t")
+	fmt.Fprintln(tw, "system\tops/s\tmean ms\tp50 ms\tp99 ms\tp99.9 ms\tmax ms\tops\terrors\tstalls\tstalled ms\tlongest ms\telections\t")
 	for _, r := range rs {
 		n, total, longest := r.stalls()
-		fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%d\t%d\t%.0f\t%.0f\t\n", r.System, r.opsPerSec(),
+		fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%d\t%d\t%.0f\t%.0f\t%d\t\n", r.System, r.opsPerSec(),
 			ms(r.mean()), ms(r.quantile(0.5)), ms(r.quantile(0.99)), ms(r.quantile(0.999)), ms(r.quantile(1)), r.Ops, r.Errors,
-			n, ms(total), ms(longest))
+			n, ms(total), ms(longest), r.Terms)
 	}
 	tw.Flush()
 }

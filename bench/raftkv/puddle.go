@@ -151,3 +151,21 @@ func puddlePuts(c *cluster, conns int) ([]putFunc, func(), error) {
 	}
 	return puts, closeAll, nil
 }
+
+// term returns the highest Raft term any member reports (0 if none answer).
+func (c *cluster) term(ctx context.Context) uint64 {
+	kc, err := kvclient.Dial(c.clientAddrs...)
+	if err != nil {
+		return 0
+	}
+	defer kc.Close()
+	var t uint64
+	for _, addr := range c.clientAddrs {
+		sctx, cancel := context.WithTimeout(ctx, time.Second)
+		if st, err := kc.Status(sctx, addr); err == nil {
+			t = max(t, st.Term)
+		}
+		cancel()
+	}
+	return t
+}
