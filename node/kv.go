@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 )
@@ -172,35 +173,48 @@ func (kv *KV) Len() int {
 const kvSnapshotVersion = 1
 
 // Snapshot encodes the whole state: keys in sorted order, then sessions.
-func (kv *KV) Snapshot() ([]byte, error) {
+func (kv *KV) Snapshot() ([]byte, error) { return kv.SnapshotView()() }
+
+// SnapshotView takes a point-in-time view of the state, cheaply (a copy
+// of the maps, not of the values, which are never modified in place), and
+// returns the function that encodes it, which may run on any goroutine
+// while writes go on. It implements ViewSnapshotter.
+func (kv *KV) SnapshotView() func() ([]byte, error) {
 	kv.mu.RLock()
-	defer kv.mu.RUnlock()
-	keys := make([]string, 0, len(kv.mu.data))
+	data := maps.Clone(kv.mu.data)
+	sessions := maps.Clone(kv.mu.sessions)
+	applied := kv.mu.applied
+	kv.mu.RUnlock()
+	return func() ([]byte, error) { return encodeKVSnapshot(data, sessions, applied), nil }
+}
+
+func encodeKVSnapshot(data map[string][]byte, sessions map[uint64]session, applied uint64) []byte {
+	keys := make([]string, 0, len(data))
 	size := 16
-	for k, v := range kv.mu.data {
+	for k, v := range data {
 		keys = append(keys, k)
 		size += len(k) + len(v) + 8
 	}
 	slices.Sort(keys)
-	b := make([]byte, 0, size+len(kv.mu.sessions)*32)
+	b := make([]byte, 0, size+len(sessions)*32)
 	b = append(b, kvSnapshotVersion)
-	b = binary.AppendUvarint(b, kv.mu.applied)
+	b = binary.AppendUvarint(b, applied)
 	b = binary.AppendUvarint(b, uint64(len(keys)))
 	for _, k := range keys {
-		v := kv.mu.data[k]
+		v := data[k]
 		b = binary.AppendUvarint(b, uint64(len(k)))
 		b = append(b, k...)
 		b = binary.AppendUvarint(b, uint64(len(v)))
 		b = append(b, v...)
 	}
-	ids := make([]uint64, 0, len(kv.mu.sessions))
-	for id := range kv.mu.sessions {
+	ids := make([]uint64, 0, len(sessions))
+	for id := range sessions {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
 	b = binary.AppendUvarint(b, uint64(len(ids)))
 	for _, id := range ids {
-		s := kv.mu.sessions[id]
+		s := sessions[id]
 		b = binary.AppendUvarint(b, id)
 		b = binary.AppendUvarint(b, s.seq)
 		b = binary.AppendUvarint(b, s.index)
@@ -211,7 +225,7 @@ func (kv *KV) Snapshot() ([]byte, error) {
 		}
 		b = append(b, ex)
 	}
-	return b, nil
+	return b
 }
 
 // Restore replaces the state by a snapshot. A malformed snapshot is an

@@ -56,7 +56,8 @@ type RaftConfig struct {
 	// 10 and 1 (an election timeout of 500-1000ms with the default tick).
 	ElectionTicks, HeartbeatTicks int
 	// SnapshotEntries: take a snapshot after this many applied entries.
-	// Default 10000.
+	// Default 100000 (etcd's default too); the snapshot is written off
+	// the loop, so writes go on meanwhile.
 	SnapshotEntries uint64
 	// SnapshotKeep: entries kept in the log behind a snapshot, so that
 	// slightly lagging followers catch up without one. Default 5000.
@@ -103,6 +104,9 @@ type Raft struct {
 	readSeq      uint64
 	applied      uint64
 	snapIndex    uint64
+	snapping     bool           // a snapshot is being written
+	snapDone     chan snapJob   // its result, buffered (1)
+	snapWG       sync.WaitGroup // the snapshot goroutine
 }
 
 type proposal struct {
@@ -141,7 +145,7 @@ func StartRaft(cfg RaftConfig) (*Raft, error) {
 		cfg.TickInterval = 50 * time.Millisecond
 	}
 	if cfg.SnapshotEntries == 0 {
-		cfg.SnapshotEntries = 10000
+		cfg.SnapshotEntries = 100000
 	}
 	if cfg.SnapshotKeep == 0 {
 		cfg.SnapshotKeep = 5000
@@ -203,6 +207,7 @@ func StartRaft(cfg RaftConfig) (*Raft, error) {
 		pendingReads: map[uint64][]*readReq{},
 		applied:      st.Snapshot.Metadata.Index,
 		snapIndex:    st.Snapshot.Metadata.Index,
+		snapDone:     make(chan snapJob, 1),
 	}
 	r.mu.peers = map[uint64]transport.Addr{}
 	r.mu.clients = map[uint64]string{}

@@ -36,15 +36,24 @@ func (r *Raft) run() {
 			r.readIndex(q)
 		case f := <-r.admin:
 			f(r.node)
+		case job := <-r.snapDone:
+			if err := r.finishSnapshot(job); err != nil {
+				r.fail(err)
+				return
+			}
 		}
 		if err := r.processReady(); err != nil {
-			r.mu.Lock()
-			r.mu.lastErr = err
-			r.mu.Unlock()
-			r.logger.Error("raft driver stopped: storage failed", "err", err)
+			r.fail(err)
 			return
 		}
 	}
+}
+
+func (r *Raft) fail(err error) {
+	r.mu.Lock()
+	r.mu.lastErr = err
+	r.mu.Unlock()
+	r.logger.Error("raft driver stopped: storage failed", "err", err)
 }
 
 // drain returns first and whatever else is queued on ch, up to maxBatch
@@ -266,29 +275,70 @@ func (r *Raft) releaseReads() {
 	r.readWait = kept
 }
 
+// snapJob is a snapshot being encoded and written off the loop.
+type snapJob struct {
+	snap pb.Snapshot
+	err  error
+}
+
+// maybeSnapshot starts a snapshot once SnapshotEntries entries have been
+// applied since the last one. The state machine's view and the snapshot's
+// metadata are taken here, at the same applied index; encoding and writing
+// the file (the slow part: the whole state, and an fsync) happen on another
+// goroutine while the loop goes on, and finishSnapshot compacts the log
+// when the file is durable. One snapshot at a time.
 func (r *Raft) maybeSnapshot() error {
-	if r.applied-r.snapIndex < r.cfg.SnapshotEntries {
+	if r.snapping || r.applied-r.snapIndex < r.cfg.SnapshotEntries {
 		return nil
 	}
-	if r.node.Status().Applied != r.applied {
-		return nil
+	md, err := r.node.SnapshotMetadata()
+	if err != nil || md.Index != r.applied {
+		return nil // not now; after the next Advance
 	}
-	data, err := r.snapshotData()
+	encode, err := r.snapshotView()
 	if err != nil {
 		return err
 	}
-	snap, err := r.node.Compact(r.applied, data, r.cfg.SnapshotKeep)
-	if err != nil {
-		return fmt.Errorf("compact: %w", err)
+	r.snapping = true
+	r.snapWG.Add(1)
+	go func() {
+		defer r.snapWG.Done()
+		data, err := encode()
+		s := pb.Snapshot{Metadata: md, Data: data}
+		if err == nil {
+			err = r.w.PrepareSnapshot(s)
+		}
+		r.snapDone <- snapJob{snap: s, err: err} // buffered: never blocks
+	}()
+	return nil
+}
+
+// finishSnapshot takes a written snapshot into the core and the wal.
+func (r *Raft) finishSnapshot(job snapJob) error {
+	r.snapping = false
+	md := job.snap.Metadata
+	if job.err != nil {
+		// The disk may be full or failing; the wal's next Save will tell.
+		// Until then the log just grows.
+		r.logger.Error("snapshot failed", "index", md.Index, "err", job.err)
+		return nil
 	}
-	if err := r.w.SaveSnapshot(snap); err != nil {
+	if md.Index <= r.snapIndex {
+		return nil // a leader's snapshot was installed meanwhile
+	}
+	if err := r.node.CompactTo(job.snap, r.cfg.SnapshotKeep); err != nil {
+		r.logger.Warn("snapshot dropped", "index", md.Index, "err", err)
+		return nil
+	}
+	if err := r.w.CommitSnapshot(md); err != nil {
 		return fmt.Errorf("save snapshot: %w", err)
 	}
-	r.snapIndex = r.applied
+	r.snapIndex = md.Index
 	return nil
 }
 
 func (r *Raft) shutdown() {
+	r.snapWG.Wait() // before the wal closes under it
 	for i, p := range r.pending {
 		p.done <- proposalResult{err: ErrStopped}
 		delete(r.pending, i)

@@ -23,10 +23,25 @@ type memberAddrs struct {
 	clients map[uint64]string
 }
 
-func (r *Raft) snapshotData() ([]byte, error) {
-	sm, err := r.cfg.SM.Snapshot()
-	if err != nil {
-		return nil, fmt.Errorf("snapshot state machine: %w", err)
+// ViewSnapshotter is a StateMachine that can take a point-in-time view of
+// its state cheaply and encode it later, off the driver's loop, while
+// writes go on. A StateMachine without it is snapshotted on the loop.
+type ViewSnapshotter interface {
+	SnapshotView() func() ([]byte, error)
+}
+
+// snapshotView returns the function that encodes a driver snapshot of the
+// state as of now: the member addresses and the state machine's view.
+func (r *Raft) snapshotView() (func() ([]byte, error), error) {
+	var encodeSM func() ([]byte, error)
+	if vs, ok := r.cfg.SM.(ViewSnapshotter); ok {
+		encodeSM = vs.SnapshotView()
+	} else {
+		sm, err := r.cfg.SM.Snapshot()
+		if err != nil {
+			return nil, fmt.Errorf("snapshot state machine: %w", err)
+		}
+		encodeSM = func() ([]byte, error) { return sm, nil }
 	}
 	r.mu.Lock()
 	ids := make([]uint64, 0, len(r.mu.peers))
@@ -42,7 +57,13 @@ func (r *Raft) snapshotData() ([]byte, error) {
 		b = appendString(b, r.mu.clients[id])
 	}
 	r.mu.Unlock()
-	return append(b, sm...), nil
+	return func() ([]byte, error) {
+		sm, err := encodeSM()
+		if err != nil {
+			return nil, fmt.Errorf("snapshot state machine: %w", err)
+		}
+		return append(b, sm...), nil
+	}, nil
 }
 
 func appendString(b []byte, s string) []byte {

@@ -1,6 +1,7 @@
 package raft
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
@@ -169,23 +170,61 @@ func (n *Node) TransferLeadership(to uint64) error {
 // wal still holds every entry the snapshot covers, so a crash in between
 // loses nothing.
 func (n *Node) Compact(index uint64, data []byte, keep uint64) (pb.Snapshot, error) {
+	if index != n.r.log.applied {
+		return pb.Snapshot{}, fmt.Errorf("raft: compact at %d, but applied is %d", index, n.r.log.applied)
+	}
+	md, err := n.SnapshotMetadata()
+	if err != nil {
+		return pb.Snapshot{}, err
+	}
+	s := pb.Snapshot{Metadata: md, Data: data}
+	return s, n.CompactTo(s, keep)
+}
+
+// ErrSnapshotNotNow: a snapshot cannot be described at the applied index
+// right now (committed configuration changes are not applied yet); try
+// again after the next Advance.
+var ErrSnapshotNotNow = errors.New("raft: no snapshot point now")
+
+// SnapshotMetadata describes a snapshot taken at the applied index now: its
+// index, term and membership. A driver that encodes its state machine off
+// its loop takes the state machine's view and this metadata at the same
+// moment, and calls CompactTo with both when the encoding is done.
+func (n *Node) SnapshotMetadata() (pb.SnapshotMetadata, error) {
 	l := n.r.log
-	if index != l.applied {
-		return pb.Snapshot{}, fmt.Errorf("raft: compact at %d, but applied is %d", index, l.applied)
+	if n.r.hasUnappliedConfChanges() {
+		// Our membership already includes changes the applied index does
+		// not (a restarted node replays them at once).
+		return pb.SnapshotMetadata{}, ErrSnapshotNotNow
 	}
-	if index <= l.snap.Metadata.Index {
-		return pb.Snapshot{}, fmt.Errorf("%w: snapshot %d is not after %d", ErrCompacted, index, l.snap.Metadata.Index)
-	}
-	t, ok := l.term(index)
+	t, ok := l.term(l.applied)
 	if !ok {
-		return pb.Snapshot{}, fmt.Errorf("%w: no term for %d", ErrCompacted, index)
+		return pb.SnapshotMetadata{}, fmt.Errorf("%w: no term for %d", ErrCompacted, l.applied)
 	}
-	s := pb.Snapshot{Metadata: pb.SnapshotMetadata{Index: index, Term: t, ConfState: n.r.confState()}, Data: data}
+	return pb.SnapshotMetadata{Index: l.applied, Term: t, ConfState: n.r.confState()}, nil
+}
+
+// CompactTo records s, whose metadata SnapshotMetadata gave, as the node's
+// snapshot (sent to followers that need it), and drops log entries before
+// s's index less keep. It refuses a snapshot no newer than the current one
+// (e.g. one received from the leader meanwhile).
+func (n *Node) CompactTo(s pb.Snapshot, keep uint64) error {
+	l := n.r.log
+	md := s.Metadata
+	if md.Index > l.applied {
+		return fmt.Errorf("raft: snapshot at %d is beyond applied %d", md.Index, l.applied)
+	}
+	if md.Index <= l.snap.Metadata.Index {
+		return fmt.Errorf("%w: snapshot %d is not after %d", ErrCompacted, md.Index, l.snap.Metadata.Index)
+	}
+	if t, ok := l.term(md.Index); !ok || t != md.Term {
+		return fmt.Errorf("raft: snapshot %d has term %d, the log says %d", md.Index, md.Term, t)
+	}
 	l.snap = s
-	if index > keep {
-		l.compact(min(index-keep, l.stabled))
+	if md.Index > keep {
+		l.compact(min(md.Index-keep, l.stabled))
 	}
-	return s, nil
+	return nil
 }
 
 // HasReady reports whether Ready has anything to do.

@@ -14,30 +14,55 @@ import (
 // A snapshot file, named snapshotName(index, term), holds the encoded
 // raftpb.Snapshot followed by the CRC-32C of those bytes (4 bytes LE).
 
-// SaveSnapshot stores s durably: it writes a temporary file, fsyncs it,
-// renames it into place and fsyncs the directory; only then does it append
-// a marker record to the log (one write, one fsync), so a marker always
-// names a complete snapshot. Entries up to s.Metadata.Index are no longer
-// needed afterwards: if the log's entry at that index has s's term the
-// entries after it are kept, otherwise the log restarts after s (a follower
-// installing a leader's snapshot). Segments holding only entries covered by
-// the previous snapshot are then deleted, and snapshots older than it: one
-// snapshot interval is kept so a damaged newest snapshot can fall back.
+// SaveSnapshot stores s durably: PrepareSnapshot, then CommitSnapshot.
 func (w *WAL) SaveSnapshot(s raftpb.Snapshot) error {
+	if err := w.PrepareSnapshot(s); err != nil {
+		return err
+	}
+	return w.CommitSnapshot(s.Metadata)
+}
+
+// PrepareSnapshot makes the snapshot file of s durable: it writes a
+// temporary file, fsyncs it, renames it into place and fsyncs the
+// directory. It does not hold the log's lock while it writes, so a driver
+// can write a large snapshot on another goroutine while Save goes on. The
+// file counts for nothing until CommitSnapshot names it in the log.
+func (w *WAL) PrepareSnapshot(s raftpb.Snapshot) error {
 	w.mu.Lock()
-	defer w.mu.Unlock()
+	err := w.checkSnapshotLocked(s.Metadata)
+	w.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return w.writeSnapshotFile(&s)
+}
+
+func (w *WAL) checkSnapshotLocked(md raftpb.SnapshotMetadata) error {
 	if err := w.checkLocked(); err != nil {
 		return err
 	}
-	md := s.Metadata
 	if md.Index == 0 || md.Index < w.mu.snap {
 		return fmt.Errorf("%w: snapshot at %d, newest is %d", ErrInvalid, md.Index, w.mu.snap)
 	}
+	return nil
+}
+
+// CommitSnapshot appends the marker of a snapshot that PrepareSnapshot made
+// durable (one write, one fsync), so a marker always names a complete
+// snapshot. Entries up to md.Index are no longer needed afterwards: if the
+// log's entry at that index has md's term the entries after it are kept,
+// otherwise the log restarts after it (a follower installing a leader's
+// snapshot). Segments holding only entries covered by the previous
+// snapshot are then deleted, and snapshots older than it: one snapshot
+// interval is kept so a damaged newest snapshot can fall back.
+func (w *WAL) CommitSnapshot(md raftpb.SnapshotMetadata) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.checkSnapshotLocked(md); err != nil {
+		return err
+	}
 	if md.Index == w.mu.snap {
 		return nil // already saved
-	}
-	if err := w.writeSnapshotFile(&s); err != nil {
-		return err
 	}
 	if err := w.rollIfFullLocked(); err != nil {
 		return err

@@ -253,3 +253,33 @@ func TestSnapshotFallback(t *testing.T) {
 		t.Fatalf("open: err = %v, want ErrCorrupt", err)
 	}
 }
+
+// A snapshot prepared off the loop counts only once committed: a crash in
+// between recovers the log as if it had never been written, and Saves go
+// on while it is being prepared.
+func TestPrepareThenCommitSnapshot(t *testing.T) {
+	fsys := NewMemFS(1)
+	w, _ := open(t, fsys, 0)
+	hs := raftpb.HardState{Term: 1, Vote: 1, Commit: 8}
+	mustSave(t, w, hs, ents(1, 8, 1))
+	s := snap(6, 1)
+	if err := w.PrepareSnapshot(s); err != nil {
+		t.Fatal(err)
+	}
+	mustSave(t, w, hs, ents(9, 2, 1)) // the loop goes on meanwhile
+	fsys.Crash()
+	w.Close()
+	w, st := open(t, fsys, 0)
+	checkState(t, st, State{HardState: hs, Entries: ents(1, 10, 1)})
+
+	if err := w.PrepareSnapshot(s); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.CommitSnapshot(s.Metadata); err != nil {
+		t.Fatal(err)
+	}
+	fsys.Crash()
+	w.Close()
+	_, st = open(t, fsys, 0)
+	checkState(t, st, State{HardState: hs, Snapshot: s, Entries: ents(7, 4, 1)})
+}
