@@ -2,7 +2,7 @@
 // versions:
 // - protoc-gen-go-grpc v1.6.2
 // - protoc             v3.21.12
-// source: kv.proto
+// source: node/kvpb/kv.proto
 
 // The client-facing API of the replicated key-value store that exercises
 // PuddleStore's Raft until the metadata service replaces it.
@@ -246,7 +246,7 @@ var KV_ServiceDesc = grpc.ServiceDesc{
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
-	Metadata: "kv.proto",
+	Metadata: "node/kvpb/kv.proto",
 }
 
 const (
@@ -476,5 +476,5 @@ var Cluster_ServiceDesc = grpc.ServiceDesc{
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
-	Metadata: "kv.proto",
+	Metadata: "node/kvpb/kv.proto",
 }

@@ -8,4 +8,4 @@
 //	PATH=$PATH:$(go env GOPATH)/bin go generate ./transport/transportpb
 package transportpb
 
-//go:generate protoc --go_out=. --go_opt=paths=source_relative --go-grpc_out=. --go-grpc_opt=paths=source_relative transport.proto
+//go:generate protoc -I../.. --go_out=../.. --go_opt=paths=source_relative --go-grpc_out=../.. --go-grpc_opt=paths=source_relative transport/transportpb/transport.proto

@@ -4,7 +4,7 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        v3.21.12
-// source: transport.proto
+// source: transport/transportpb/transport.proto
 
 package transportpb
 
@@ -39,7 +39,7 @@ type Envelope struct {
 
 func (x *Envelope) Reset() {
 	*x = Envelope{}
-	mi := &file_transport_proto_msgTypes[0]
+	mi := &file_transport_transportpb_transport_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -51,7 +51,7 @@ func (x *Envelope) String() string {
 func (*Envelope) ProtoMessage() {}
 
 func (x *Envelope) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_proto_msgTypes[0]
+	mi := &file_transport_transportpb_transport_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -64,7 +64,7 @@ func (x *Envelope) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Envelope.ProtoReflect.Descriptor instead.
 func (*Envelope) Descriptor() ([]byte, []int) {
-	return file_transport_proto_rawDescGZIP(), []int{0}
+	return file_transport_transportpb_transport_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *Envelope) GetFrom() string {
@@ -98,7 +98,7 @@ type StreamSummary struct {
 
 func (x *StreamSummary) Reset() {
 	*x = StreamSummary{}
-	mi := &file_transport_proto_msgTypes[1]
+	mi := &file_transport_transportpb_transport_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -110,7 +110,7 @@ func (x *StreamSummary) String() string {
 func (*StreamSummary) ProtoMessage() {}
 
 func (x *StreamSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_proto_msgTypes[1]
+	mi := &file_transport_transportpb_transport_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -123,7 +123,7 @@ func (x *StreamSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamSummary.ProtoReflect.Descriptor instead.
 func (*StreamSummary) Descriptor() ([]byte, []int) {
-	return file_transport_proto_rawDescGZIP(), []int{1}
+	return file_transport_transportpb_transport_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *StreamSummary) GetReceived() uint64 {
@@ -133,11 +133,11 @@ func (x *StreamSummary) GetReceived() uint64 {
 	return 0
 }
 
-var File_transport_proto protoreflect.FileDescriptor
+var File_transport_transportpb_transport_proto protoreflect.FileDescriptor
 
-const file_transport_proto_rawDesc = "" +
+const file_transport_transportpb_transport_proto_rawDesc = "" +
 	"\n" +
-	"\x0ftransport.proto\x12\x18puddlestore.transport.v1\"R\n" +
+	"%transport/transportpb/transport.proto\x12\x18puddlestore.transport.v1\"R\n" +
 	"\bEnvelope\x12\x12\n" +
 	"\x04from\x18\x01 \x01(\tR\x04from\x12\x18\n" +
 	"\aservice\x18\x02 \x01(\rR\aservice\x12\x18\n" +
@@ -148,23 +148,23 @@ const file_transport_proto_rawDesc = "" +
 	"\x06Stream\x12\".puddlestore.transport.v1.Envelope\x1a'.puddlestore.transport.v1.StreamSummary(\x01B:Z8github.com/puddlestore/puddlestore/transport/transportpbb\x06proto3"
 
 var (
-	file_transport_proto_rawDescOnce sync.Once
-	file_transport_proto_rawDescData []byte
+	file_transport_transportpb_transport_proto_rawDescOnce sync.Once
+	file_transport_transportpb_transport_proto_rawDescData []byte
 )
 
-func file_transport_proto_rawDescGZIP() []byte {
-	file_transport_proto_rawDescOnce.Do(func() {
-		file_transport_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_transport_proto_rawDesc), len(file_transport_proto_rawDesc)))
+func file_transport_transportpb_transport_proto_rawDescGZIP() []byte {
+	file_transport_transportpb_transport_proto_rawDescOnce.Do(func() {
+		file_transport_transportpb_transport_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_transport_transportpb_transport_proto_rawDesc), len(file_transport_transportpb_transport_proto_rawDesc)))
 	})
-	return file_transport_proto_rawDescData
+	return file_transport_transportpb_transport_proto_rawDescData
 }
 
-var file_transport_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
-var file_transport_proto_goTypes = []any{
+var file_transport_transportpb_transport_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_transport_transportpb_transport_proto_goTypes = []any{
 	(*Envelope)(nil),      // 0: puddlestore.transport.v1.Envelope
 	(*StreamSummary)(nil), // 1: puddlestore.transport.v1.StreamSummary
 }
-var file_transport_proto_depIdxs = []int32{
+var file_transport_transportpb_transport_proto_depIdxs = []int32{
 	0, // 0: puddlestore.transport.v1.Transport.Stream:input_type -> puddlestore.transport.v1.Envelope
 	1, // 1: puddlestore.transport.v1.Transport.Stream:output_type -> puddlestore.transport.v1.StreamSummary
 	1, // [1:2] is the sub-list for method output_type
@@ -174,26 +174,26 @@ var file_transport_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for field type_name
 }
 
-func init() { file_transport_proto_init() }
-func file_transport_proto_init() {
-	if File_transport_proto != nil {
+func init() { file_transport_transportpb_transport_proto_init() }
+func file_transport_transportpb_transport_proto_init() {
+	if File_transport_transportpb_transport_proto != nil {
 		return
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transport_proto_rawDesc), len(file_transport_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transport_transportpb_transport_proto_rawDesc), len(file_transport_transportpb_transport_proto_rawDesc)),
 			NumEnums:      0,
 			NumMessages:   2,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
-		GoTypes:           file_transport_proto_goTypes,
-		DependencyIndexes: file_transport_proto_depIdxs,
-		MessageInfos:      file_transport_proto_msgTypes,
+		GoTypes:           file_transport_transportpb_transport_proto_goTypes,
+		DependencyIndexes: file_transport_transportpb_transport_proto_depIdxs,
+		MessageInfos:      file_transport_transportpb_transport_proto_msgTypes,
 	}.Build()
-	File_transport_proto = out.File
-	file_transport_proto_goTypes = nil
-	file_transport_proto_depIdxs = nil
+	File_transport_transportpb_transport_proto = out.File
+	file_transport_transportpb_transport_proto_goTypes = nil
+	file_transport_transportpb_transport_proto_depIdxs = nil
 }

@@ -4,7 +4,7 @@
 // versions:
 // - protoc-gen-go-grpc v1.6.2
 // - protoc             v3.21.12
-// source: transport.proto
+// source: transport/transportpb/transport.proto
 
 package transportpb
 
@@ -124,5 +124,5 @@ var Transport_ServiceDesc = grpc.ServiceDesc{
 			ClientStreams: true,
 		},
 	},
-	Metadata: "transport.proto",
+	Metadata: "transport/transportpb/transport.proto",
 }
