@@ -20,9 +20,7 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
-
 	// Must initialize before node/kvpb and etcd's protos: see its doc.
-	_ "github.com/puddlestore/puddlestore/bench/raftkv/protoconflict"
 )
 
 type options struct {
