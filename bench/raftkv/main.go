@@ -20,7 +20,6 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
-	// Must initialize before node/kvpb and etcd's protos: see its doc.
 )
 
 type options struct {
