@@ -245,7 +245,10 @@ func (h *crashHarness) boot(n *crashNode) {
 		ID: n.id, Dir: "/data", FS: fs, Peers: h.peers, Bootstrap: true, Transport: ep, SM: kv,
 		TickInterval: tickInterval, ElectionTicks: 15, HeartbeatTicks: 1,
 		SnapshotEntries: 30, SnapshotKeep: h.keep,
-		Seed: int64(h.seed)<<16 ^ int64(n.id)<<8 ^ n.gen,
+		// Small segments: rollover, release after snapshots and snapshot
+		// fallback meet power cuts too.
+		WALSegmentBytes: 4 << 10,
+		Seed:            int64(h.seed)<<16 ^ int64(n.id)<<8 ^ n.gen,
 	})
 	if err != nil {
 		ep.Close()

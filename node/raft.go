@@ -36,6 +36,10 @@ type RaftConfig struct {
 	Dir string
 	// FS overrides the file system (tests inject faults); nil is the OS.
 	FS wal.FS
+	// WALSegmentBytes: size of one wal segment file; 0 is the wal's
+	// default (64 MiB). Tests set it small to exercise rollover and
+	// release.
+	WALSegmentBytes int64
 	// Peers maps each member's id to its transport address. For a new
 	// cluster (Bootstrap), these are the initial voters. A joining node
 	// lists the addresses it knows; the membership itself comes from the
@@ -157,7 +161,7 @@ func StartRaft(cfg RaftConfig) (*Raft, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	w, st, err := wal.Open(wal.Options{Dir: cfg.Dir, FS: cfg.FS, Logger: logger})
+	w, st, err := wal.Open(wal.Options{Dir: cfg.Dir, FS: cfg.FS, SegmentBytes: cfg.WALSegmentBytes, Logger: logger})
 	if err != nil {
 		return nil, fmt.Errorf("node: open wal: %w", err)
 	}
