@@ -94,6 +94,10 @@ func (w *WAL) CommitSnapshot(md raftpb.SnapshotMetadata) error {
 	return nil
 }
 
+// snapshotSyncBytes is how much of a snapshot file is written between
+// fsyncs.
+const snapshotSyncBytes = 2 << 20
+
 // writeSnapshotFile makes the snapshot file durable under its final name.
 func (w *WAL) writeSnapshotFile(s *raftpb.Snapshot) error {
 	name := snapshotName(s.Metadata.Index, s.Metadata.Term)
@@ -105,9 +109,18 @@ func (w *WAL) writeSnapshotFile(s *raftpb.Snapshot) error {
 	if err != nil {
 		return fmt.Errorf("wal: snapshot %s: %w", name, err)
 	}
-	_, err = f.Write(b)
+	// Write and sync in slices: one fsync of a whole large file makes the
+	// file system flush it all at once, and the log's own fsyncs (which
+	// acknowledge writes) would queue behind that burst.
+	for len(b) > 0 && err == nil {
+		n := min(len(b), snapshotSyncBytes)
+		if _, err = f.Write(b[:n]); err == nil {
+			err = f.Sync()
+		}
+		b = b[n:]
+	}
 	if err == nil {
-		err = f.Sync()
+		err = f.Sync() // an empty file, too
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
