@@ -91,28 +91,9 @@ func (c *etcdCluster) waitReady(ctx context.Context, limit time.Duration) error 
 		return err
 	}
 	defer cli.Close()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		for _, p := range c.procs {
-			if err := p.exitedEarly(); err != nil {
-				return err
-			}
-		}
-		if c.leader = c.agreedLeader(ctx, cli); c.leader >= 0 {
-			pctx, pcancel := context.WithTimeout(ctx, 2*time.Second)
-			_, err := cli.Put(pctx, "bench/ready", "1")
-			pcancel()
-			if err == nil {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("etcd cluster not ready: %w", ctx.Err())
-		case <-tick.C:
-		}
-	}
+	c.leader, err = pollReady(ctx, "etcd", c.procs, 50*time.Millisecond, func(ctx context.Context) int { return c.agreedLeader(ctx, cli) },
+		func(ctx context.Context) error { _, err := cli.Put(ctx, "bench/ready", "1"); return err })
+	return err
 }
 
 // agreedLeader returns the index of the member all name as leader, or -1.

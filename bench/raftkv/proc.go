@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -129,4 +130,32 @@ func freePorts(n int) ([]int, error) {
 		out = append(out, l.Addr().(*net.TCPAddr).Port)
 	}
 	return out, nil
+}
+
+// pollReady polls until leader names a leader all members agree on and a
+// probe write then commits, a child exits, or ctx ends. name is for the
+// error.
+func pollReady(ctx context.Context, name string, children []*proc, every time.Duration, leader func(context.Context) int, probe func(context.Context) error) (int, error) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		for _, p := range children {
+			if err := p.exitedEarly(); err != nil {
+				return -1, err
+			}
+		}
+		if l := leader(ctx); l >= 0 {
+			pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			err := probe(pctx)
+			cancel()
+			if err == nil {
+				return l, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return -1, fmt.Errorf("%s cluster not ready: %w", name, ctx.Err())
+		case <-tick.C:
+		}
+	}
 }

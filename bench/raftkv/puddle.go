@@ -91,28 +91,9 @@ func (c *cluster) waitReady(ctx context.Context, limit time.Duration) error {
 		return err
 	}
 	defer kc.Close()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		for _, p := range c.procs {
-			if err := p.exitedEarly(); err != nil {
-				return err
-			}
-		}
-		if c.leader = c.agreedLeader(ctx, kc); c.leader >= 0 {
-			pctx, pcancel := context.WithTimeout(ctx, 2*time.Second)
-			err := kc.Put(pctx, "bench/ready", []byte("1"))
-			pcancel()
-			if err == nil {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("puddlestore cluster not ready: %w", ctx.Err())
-		case <-tick.C:
-		}
-	}
+	c.leader, err = pollReady(ctx, "puddlestore", c.procs, 20*time.Millisecond, func(ctx context.Context) int { return c.agreedLeader(ctx, kc) },
+		func(ctx context.Context) error { return kc.Put(ctx, "bench/ready", []byte("1")) })
+	return err
 }
 
 // agreedLeader returns the index of the leader all members name, or -1.
