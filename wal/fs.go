@@ -47,12 +47,27 @@ var _ FS = OSFS{}
 func (OSFS) MkdirAll(dir string) error { return os.MkdirAll(dir, 0o755) }
 
 func (OSFS) Create(name string) (File, error) {
-	return os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	return openOS(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 }
 
 func (OSFS) OpenAppend(name string) (File, error) {
-	return os.OpenFile(name, os.O_WRONLY|os.O_APPEND, 0)
+	return openOS(name, os.O_WRONLY|os.O_APPEND, 0)
 }
+
+// osFile syncs with fdatasync where the system has it: the file's data and
+// the metadata needed to read it back (its size), without its times, as
+// etcd's wal does.
+type osFile struct{ *os.File }
+
+func openOS(name string, flag int, perm os.FileMode) (File, error) {
+	f, err := os.OpenFile(name, flag, perm)
+	if err != nil {
+		return nil, err
+	}
+	return osFile{f}, nil
+}
+
+func (f osFile) Sync() error { return datasync(f.File) }
 
 func (OSFS) ReadFile(name string) ([]byte, error) { return os.ReadFile(name) }
 
