@@ -535,7 +535,7 @@ func (h *crashHarness) get(ctx context.Context, client uint64, key string, rng *
 // the leader, stopped, or slow.
 func transient(err error) bool {
 	return errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrProposalDropped) ||
-		errors.Is(err, node.ErrStopped) || errors.Is(err, node.ErrTimeout) || errors.Is(err, node.ErrOverload) ||
+		errors.Is(err, node.ErrStopped) || errors.Is(err, node.ErrTimeout) || errors.Is(err, node.ErrLeadershipLost) ||
 		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
 }
 

@@ -31,7 +31,7 @@ func (s *kvServer) errorFor(err error) *kvpb.Error {
 	case errors.As(err, &nl):
 		e.Kind = kvpb.ErrorKind_NOT_LEADER
 		e.LeaderHint = s.n.clientAddrOf(nl.Leader)
-	case errors.Is(err, raft.ErrProposalDropped):
+	case errors.Is(err, raft.ErrProposalDropped), errors.Is(err, ErrLeadershipLost):
 		e.Kind = kvpb.ErrorKind_DROPPED
 	case errors.Is(err, ErrBadCommand), errors.Is(err, errInvalid):
 		e.Kind = kvpb.ErrorKind_INVALID

@@ -134,9 +134,12 @@ type readReq struct {
 
 // Errors of the driver.
 var (
-	ErrStopped  = errors.New("node: raft stopped")
-	ErrTimeout  = errors.New("node: request timed out")
-	ErrOverload = errors.New("node: too many pending requests")
+	ErrStopped = errors.New("node: raft stopped")
+	ErrTimeout = errors.New("node: request timed out")
+	// ErrLeadershipLost: this node stopped leading while the proposal was
+	// pending; it may or may not be applied. Retry it (with the same
+	// client sequence number, so that it is applied at most once).
+	ErrLeadershipLost = errors.New("node: leadership lost; the command may or may not be applied")
 )
 
 // StartRaft opens (or creates) the wal in cfg.Dir, restores the state

@@ -171,6 +171,14 @@ func (r *Raft) processReady() error {
 		}
 		r.releaseReads()
 		if rd.SoftState != nil && rd.SoftState.State != raft.StateLeader {
+			// Our proposals may still commit under the next leader, or be
+			// overwritten; waiting to learn which can take as long as the
+			// client's deadline. Answer now: the client retries with the
+			// same sequence number, which exactly-once makes safe.
+			for i, p := range r.pending {
+				p.done <- proposalResult{err: ErrLeadershipLost}
+				delete(r.pending, i)
+			}
 			// Reads waiting on a leader that is gone will not be answered.
 			for seq, qs := range r.pendingReads {
 				for _, q := range qs {
