@@ -21,6 +21,7 @@ func nodeCmd() *cobra.Command {
 		cluster   string
 		bootstrap bool
 		leaseRead bool
+		snapEvery uint64
 	)
 	cmd := &cobra.Command{
 		Use:   "node",
@@ -46,7 +47,7 @@ Each member is ID=PEER_ADDR/CLIENT_ADDR.`,
 			defer stop()
 			n, err := node.Start(ctx, node.Config{
 				ID: id, DataDir: dataDir, Members: members, Bootstrap: bootstrap,
-				LeaseReads: leaseRead, Logger: logger(cmd),
+				LeaseReads: leaseRead, SnapshotEntries: snapEvery, Logger: logger(cmd),
 			})
 			if err != nil {
 				return err
@@ -66,6 +67,7 @@ Each member is ID=PEER_ADDR/CLIENT_ADDR.`,
 	cmd.Flags().StringVar(&dataDir, "data", "", "data directory")
 	cmd.Flags().StringVar(&cluster, "cluster", "", "members: ID=PEER_ADDR/CLIENT_ADDR,...")
 	cmd.Flags().BoolVar(&bootstrap, "bootstrap", false, "start a new cluster from --cluster if --data is empty")
+	cmd.Flags().Uint64Var(&snapEvery, "snapshot-entries", 0, "snapshot the state after this many applied entries (0: 100000)")
 	cmd.Flags().BoolVar(&leaseRead, "lease-reads", false, "serve linearizable reads from the leader's lease (assumes bounded clock drift)")
 	return cmd
 }
