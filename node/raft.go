@@ -103,8 +103,10 @@ type Raft struct {
 	// Owned by the event loop.
 	node         *raft.Node
 	pending      map[uint64]*proposal // by log index
-	pendingReads map[uint64][]*readReq
-	readWait     []*readReq // read index known, waiting for apply
+	pendingReads map[uint64]readBatch // by read sequence number
+	ticks        uint64               // ticks given to the core
+	lastTick     time.Time            // wall time the last tick stands for
+	readWait     []*readReq           // read index known, waiting for apply
 	readSeq      uint64
 	applied      uint64
 	snapIndex    uint64
@@ -211,7 +213,7 @@ func StartRaft(cfg RaftConfig) (*Raft, error) {
 		done:         make(chan struct{}),
 		node:         n,
 		pending:      map[uint64]*proposal{},
-		pendingReads: map[uint64][]*readReq{},
+		pendingReads: map[uint64]readBatch{},
 		applied:      st.Snapshot.Metadata.Index,
 		snapIndex:    st.Snapshot.Metadata.Index,
 		snapDone:     make(chan snapJob, 1),
@@ -401,4 +403,17 @@ func sortIDs(ids []uint64) {
 	}
 }
 
-func readCtx(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
+// readCtx names a read request cluster-wide: the leader keeps one pending
+// read per context, so each node's requests carry its id as well as its
+// own sequence number.
+func readCtx(id, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, id), seq)
+}
+
+// readSeqOf returns the sequence number of one of our read contexts.
+func readSeqOf(id uint64, ctx []byte) (uint64, bool) {
+	if len(ctx) != 16 || binary.BigEndian.Uint64(ctx) != id {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(ctx[8:]), true
+}

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -21,22 +20,29 @@ func (r *Raft) run() {
 	ticker := time.NewTicker(r.cfg.TickInterval)
 	defer ticker.Stop()
 	for {
+		// Every event first brings the core's clock up to date (see
+		// catchUpTicks): a read must never be served on a stale clock.
 		select {
 		case <-r.stop:
 			return
 		case <-ticker.C:
-			r.node.Tick()
+			r.catchUpTicks()
 		case m := <-r.inbox:
+			r.catchUpTicks()
 			for _, m := range drain(r.inbox, m) {
 				r.step(m)
 			}
 		case p := <-r.proposals:
+			r.catchUpTicks()
 			r.proposeBatch(p)
 		case q := <-r.reads:
+			r.catchUpTicks()
 			r.readIndex(q)
 		case f := <-r.admin:
+			r.catchUpTicks()
 			f(r.node)
 		case job := <-r.snapDone:
+			r.catchUpTicks()
 			if err := r.finishSnapshot(job); err != nil {
 				r.fail(err)
 				return
@@ -69,6 +75,54 @@ func drain[T any](ch <-chan T, first T) []T {
 		}
 	}
 	return batch
+}
+
+// readBatch is a batch of reads sharing one ReadIndex request.
+type readBatch struct {
+	reqs []*readReq
+	tick uint64 // when it was asked
+}
+
+// catchUpTicks gives the core one tick per TickInterval of wall time since
+// the last, and runs at the top of every loop iteration, not only when the
+// ticker fires. A ticker drops ticks while the loop is busy (a slow fsync,
+// a process pause); without catching up, a paused leader's logical clock
+// would fall behind real time, and a read served as it wakes would trust a
+// lease that has run out. After a long pause the core gets at most four
+// election timeouts of ticks: enough for every timer to fire, without a
+// burst of heartbeats for each tick missed.
+func (r *Raft) catchUpTicks() {
+	now := time.Now()
+	if r.lastTick.IsZero() {
+		r.lastTick = now
+		return
+	}
+	n := int(now.Sub(r.lastTick) / r.cfg.TickInterval)
+	if n <= 0 {
+		return
+	}
+	r.lastTick = r.lastTick.Add(time.Duration(n) * r.cfg.TickInterval)
+	n = min(n, 4*max(r.cfg.ElectionTicks, 10))
+	for range n {
+		r.node.Tick()
+		r.ticks++
+	}
+	r.expireReads()
+}
+
+// expireReads gives up on reads whose ReadIndex request has had no answer
+// for two election timeouts: a forwarded request or its answer was lost.
+// Their callers may have gone; the answer channels are buffered.
+func (r *Raft) expireReads() {
+	limit := uint64(2 * max(r.cfg.ElectionTicks, 10))
+	for seq, b := range r.pendingReads {
+		if r.ticks-b.tick > limit {
+			for _, q := range b.reqs {
+				q.done <- ErrTimeout
+			}
+			delete(r.pendingReads, seq)
+		}
+	}
 }
 
 func (r *Raft) step(m pb.Message) {
@@ -117,13 +171,13 @@ func (r *Raft) track(p *proposal, idx, term uint64, err error) {
 func (r *Raft) readIndex(first *readReq) {
 	batch := drain(r.reads, first)
 	r.readSeq++
-	if err := r.node.ReadIndex(readCtx(r.readSeq)); err != nil {
+	if err := r.node.ReadIndex(readCtx(r.cfg.ID, r.readSeq)); err != nil {
 		for _, q := range batch {
 			q.done <- err
 		}
 		return
 	}
-	r.pendingReads[r.readSeq] = batch
+	r.pendingReads[r.readSeq] = readBatch{reqs: batch, tick: r.ticks}
 }
 
 // processReady does what the core asks, in the order raft.Ready documents.
@@ -162,8 +216,11 @@ func (r *Raft) processReady() error {
 		}
 		r.apply(rd.CommittedEntries)
 		for _, rs := range rd.ReadStates {
-			seq := binary.BigEndian.Uint64(append(make([]byte, 8-min(8, len(rs.RequestCtx))), rs.RequestCtx...))
-			for _, q := range r.pendingReads[seq] {
+			seq, ok := readSeqOf(r.cfg.ID, rs.RequestCtx)
+			if !ok {
+				continue
+			}
+			for _, q := range r.pendingReads[seq].reqs {
 				q.index = rs.Index
 				r.readWait = append(r.readWait, q)
 			}
@@ -180,8 +237,8 @@ func (r *Raft) processReady() error {
 				delete(r.pending, i)
 			}
 			// Reads waiting on a leader that is gone will not be answered.
-			for seq, qs := range r.pendingReads {
-				for _, q := range qs {
+			for seq, b := range r.pendingReads {
+				for _, q := range b.reqs {
 					q.done <- &raft.NotLeaderError{Leader: rd.SoftState.Lead}
 				}
 				delete(r.pendingReads, seq)
@@ -361,8 +418,8 @@ func (r *Raft) shutdown() {
 		p.done <- proposalResult{err: ErrStopped}
 		delete(r.pending, i)
 	}
-	for _, qs := range r.pendingReads {
-		for _, q := range qs {
+	for _, b := range r.pendingReads {
+		for _, q := range b.reqs {
 			q.done <- ErrStopped
 		}
 	}
