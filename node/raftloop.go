@@ -378,6 +378,12 @@ func (r *Raft) maybeSnapshot() error {
 	return nil
 }
 
+func (r *Raft) discardSnapshot(md pb.SnapshotMetadata) {
+	if err := r.w.DiscardSnapshot(md); err != nil {
+		r.logger.Warn("discarding an unused snapshot file failed", "index", md.Index, "err", err)
+	}
+}
+
 // snapshotEvery staggers the members' snapshots: all apply the same
 // entries at nearly the same moment, and if all snapshotted together the
 // encoding and the file's flush would slow a quorum at once. Each member
@@ -399,10 +405,12 @@ func (r *Raft) finishSnapshot(job snapJob) error {
 		return nil
 	}
 	if md.Index <= r.snapIndex {
-		return nil // a leader's snapshot was installed meanwhile
+		r.discardSnapshot(md) // a leader's snapshot was installed meanwhile
+		return nil
 	}
 	if err := r.node.CompactTo(job.snap, r.cfg.SnapshotKeep); err != nil {
 		r.logger.Warn("snapshot dropped", "index", md.Index, "err", err)
+		r.discardSnapshot(md)
 		return nil
 	}
 	if err := r.w.CommitSnapshot(md); err != nil {

@@ -2,6 +2,7 @@ package raft
 
 import (
 	"fmt"
+	"hash/crc32"
 
 	pb "github.com/puddlestore/puddlestore/raft/raftpb"
 )
@@ -38,6 +39,25 @@ type raftLog struct {
 	// unstableSnap is a snapshot received from the leader and not yet
 	// persisted by the driver.
 	unstableSnap *pb.Snapshot
+	// snapSum caches the CRC-32C of snap.Data for snapshot transfers;
+	// snapSumOK says it is current.
+	snapSum   uint32
+	snapSumOK bool
+}
+
+// setSnap replaces the node's snapshot.
+func (l *raftLog) setSnap(s pb.Snapshot) {
+	l.snap = s
+	l.snapSumOK = false
+}
+
+// snapChecksum returns the CRC-32C of the snapshot's data, computed once.
+func (l *raftLog) snapChecksum() uint32 {
+	if !l.snapSumOK {
+		l.snapSum = crc32.Checksum(l.snap.Data, castagnoli)
+		l.snapSumOK = true
+	}
+	return l.snapSum
 }
 
 func newLog(snap pb.Snapshot, ents []pb.Entry, commit, applied uint64) (*raftLog, error) {
@@ -260,7 +280,7 @@ func (l *raftLog) nextApply(maxBytes uint64) []pb.Entry {
 // restore replaces the log by a snapshot.
 func (l *raftLog) restore(s pb.Snapshot) {
 	idx := s.Metadata.Index
-	l.snap = s
+	l.setSnap(s)
 	l.first = idx + 1
 	l.prevTerm = s.Metadata.Term
 	l.ents = nil

@@ -220,7 +220,7 @@ func (n *Node) CompactTo(s pb.Snapshot, keep uint64) error {
 	if t, ok := l.term(md.Index); !ok || t != md.Term {
 		return fmt.Errorf("raft: snapshot %d has term %d, the log says %d", md.Index, md.Term, t)
 	}
-	l.snap = s
+	l.setSnap(s)
 	if md.Index > keep {
 		l.compact(min(md.Index-keep, l.stabled))
 	}

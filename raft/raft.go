@@ -604,6 +604,12 @@ func (r *raft) checkConfChange(cc pb.ConfChange) error {
 	}
 	switch cc.Type {
 	case pb.ConfAddVoter:
+		if !r.isLearner(cc.NodeID) && !r.isVoter(cc.NodeID) {
+			// A new member joins as a learner and is promoted once it
+			// has caught up; a voter nobody can reach yet would only
+			// raise the quorum (a typo could wedge a small cluster).
+			return fmt.Errorf("%w: %x is not a member; add it as a learner first", errProposalConf, cc.NodeID)
+		}
 		if r.isLearner(cc.NodeID) {
 			pr := r.prs[cc.NodeID]
 			if pr == nil || pr.match+learnerCatchUpSlack < r.log.committed || !pr.recentActive {

@@ -47,7 +47,7 @@ func (r *raft) sendSnapshot(to uint64, pr *progress) bool {
 func (r *raft) sendSnapChunks(to uint64, pr *progress) {
 	snap := r.log.snap
 	total := uint64(len(snap.Data))
-	sum := crc32.Checksum(snap.Data, castagnoli)
+	sum := r.log.snapChecksum()
 	chunk := r.cfg.SnapshotChunkSize
 	for {
 		off := pr.snapSent

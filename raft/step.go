@@ -143,6 +143,10 @@ func (r *raft) propose(m pb.Message) error {
 	if r.leadTransferee != None {
 		return ErrProposalDropped
 	}
+	// Check every entry before changing anything: a batch is appended
+	// whole or not at all. One configuration change at a time, so at
+	// most one per batch.
+	confAt := -1
 	for i := range m.Entries {
 		e := &m.Entries[i]
 		if e.Type != pb.EntryConfChange {
@@ -152,13 +156,16 @@ func (r *raft) propose(m pb.Message) error {
 		if err := cc.Unmarshal(e.Data); err != nil {
 			return fmt.Errorf("%w: configuration change: %v", ErrMalformed, err)
 		}
-		if r.pendingConfIndex > r.log.applied {
+		if confAt >= 0 || r.pendingConfIndex > r.log.applied {
 			return ErrConfChangePending
 		}
 		if err := r.checkConfChange(cc); err != nil {
 			return err
 		}
-		r.pendingConfIndex = r.log.lastIndex() + uint64(i) + 1
+		confAt = i
+	}
+	if confAt >= 0 {
+		r.pendingConfIndex = r.log.lastIndex() + uint64(confAt) + 1
 	}
 	r.appendEntry(m.Entries...)
 	r.bcastAppend()

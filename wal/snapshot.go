@@ -215,3 +215,21 @@ func parseSegmentName(name string) (seq, first uint64, ok bool) {
 	n, err := fmt.Sscanf(name, "%016x-%016x.%s", &seq, &first, &rest)
 	return seq, first, err == nil && n == 3 && rest == "wal" && name == segmentName(seq, first)
 }
+
+// DiscardSnapshot removes the file of a snapshot that PrepareSnapshot wrote
+// and that will not be committed (a newer one was installed meanwhile), so
+// it does not linger on disk. A committed snapshot is left alone.
+func (w *WAL) DiscardSnapshot(md raftpb.SnapshotMetadata) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.checkLocked(); err != nil {
+		return err
+	}
+	if slices.Contains(w.mu.snaps, md.Index) {
+		return nil
+	}
+	if err := w.fs.Remove(filepath.Join(w.dir, snapshotName(md.Index, md.Term))); err != nil {
+		return fmt.Errorf("wal: discard snapshot %d: %w", md.Index, err)
+	}
+	return nil
+}

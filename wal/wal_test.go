@@ -283,3 +283,33 @@ func TestPrepareThenCommitSnapshot(t *testing.T) {
 	_, st = open(t, fsys, 0)
 	checkState(t, st, State{HardState: hs, Snapshot: s, Entries: ents(7, 4, 1)})
 }
+
+func TestDiscardSnapshot(t *testing.T) {
+	fsys := NewMemFS(1)
+	w, _ := open(t, fsys, 0)
+	hs := raftpb.HardState{Term: 1, Vote: 1, Commit: 8}
+	mustSave(t, w, hs, ents(1, 8, 1))
+	kept, dropped := snap(4, 1), snap(6, 1)
+	if err := w.SaveSnapshot(kept); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.PrepareSnapshot(dropped); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.DiscardSnapshot(dropped.Metadata); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.DiscardSnapshot(kept.Metadata); err != nil { // committed: kept
+		t.Fatal(err)
+	}
+	names, _ := fsys.ReadDir(dir)
+	var snaps []string
+	for _, n := range names {
+		if strings.HasSuffix(n, ".snap") {
+			snaps = append(snaps, n)
+		}
+	}
+	if len(snaps) != 1 || snaps[0] != snapshotName(4, 1) {
+		t.Fatalf("snapshot files %v, want only %s", snaps, snapshotName(4, 1))
+	}
+}
