@@ -1,0 +1,149 @@
+package tapestry
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/puddlestore/puddlestore/id"
+	"github.com/puddlestore/puddlestore/transport"
+)
+
+// DefaultSlotSize is how many neighbours a routing-table slot keeps: the
+// nearest one to route through and two backups (§3.1).
+const DefaultSlotSize = 3
+
+// Entry is a neighbour: its id, where to reach it, and the round-trip time
+// measured to it, which orders a slot (nearest first).
+type Entry struct {
+	ID   id.ID
+	Addr transport.Addr
+	RTT  time.Duration
+}
+
+// Table is a node's routing table. Level i, slot d holds nodes that share
+// the first i digits with this node and have digit d at position i; the
+// slot of this node's own digit at each level stands for the node itself
+// and stays empty. Not safe for concurrent use; the core owns it.
+type Table struct {
+	self     id.ID
+	slotSize int
+	rows     [id.Digits][id.Base][]Entry
+}
+
+// NewTable returns an empty table for node self; slotSize 0 means
+// DefaultSlotSize.
+func NewTable(self id.ID, slotSize int) *Table {
+	if slotSize <= 0 {
+		slotSize = DefaultSlotSize
+	}
+	return &Table{self: self, slotSize: slotSize}
+}
+
+// Self returns the id of the table's node.
+func (t *Table) Self() id.ID { return t.self }
+
+// place returns the level and digit of x's slot.
+func (t *Table) place(x id.ID) (level, digit int) {
+	level = id.SharedPrefixLen(t.self, x)
+	return level, x.Digit(level)
+}
+
+// nearer orders a slot: nearest first, ties by id so that every run sees
+// the same order.
+func nearer(a, b Entry) int {
+	if c := cmp.Compare(a.RTT, b.RTT); c != 0 {
+		return c
+	}
+	return id.Compare(a.ID, b.ID)
+}
+
+// Add puts e in its slot, or updates its address and round-trip time if it
+// is there already. When the slot is over its size, the farthest entry is
+// evicted and returned (it may be e itself). It reports whether e is in
+// the table afterwards.
+func (t *Table) Add(e Entry) (in bool, evicted *Entry) {
+	if e.ID == t.self {
+		return false, nil
+	}
+	level, digit := t.place(e.ID)
+	slot := slices.DeleteFunc(t.rows[level][digit], func(x Entry) bool { return x.ID == e.ID })
+	i, _ := slices.BinarySearchFunc(slot, e, nearer)
+	slot = slices.Insert(slot, i, e)
+	if len(slot) > t.slotSize {
+		last := slot[len(slot)-1]
+		slot = slot[:len(slot)-1]
+		evicted = &last
+	}
+	t.rows[level][digit] = slot
+	return evicted == nil || evicted.ID != e.ID, evicted
+}
+
+// Remove deletes x from the table and reports whether it was there.
+func (t *Table) Remove(x id.ID) bool {
+	if x == t.self {
+		return false
+	}
+	level, digit := t.place(x)
+	slot := t.rows[level][digit]
+	n := len(slot)
+	t.rows[level][digit] = slices.DeleteFunc(slot, func(e Entry) bool { return e.ID == x })
+	return len(t.rows[level][digit]) != n
+}
+
+// Contains reports whether x is in the table.
+func (t *Table) Contains(x id.ID) bool {
+	if x == t.self {
+		return false
+	}
+	level, digit := t.place(x)
+	return slices.ContainsFunc(t.rows[level][digit], func(e Entry) bool { return e.ID == x })
+}
+
+// Slot returns a copy of the entries at level, digit, nearest first.
+func (t *Table) Slot(level, digit int) []Entry {
+	if level < 0 || level >= id.Digits || digit < 0 || digit >= id.Base {
+		return nil
+	}
+	return slices.Clone(t.rows[level][digit])
+}
+
+// Len returns the number of entries.
+func (t *Table) Len() int {
+	n := 0
+	for l := range t.rows {
+		for d := range t.rows[l] {
+			n += len(t.rows[l][d])
+		}
+	}
+	return n
+}
+
+// NextHop chooses where a message for key goes next, having resolved level
+// digits of it so far. At each level it takes the slot of key's digit or,
+// if that slot is empty, the next non-empty slot in increasing digit order,
+// wrapping (surrogate routing, §3.2); reaching this node's own digit means
+// the node itself matches at that level, and routing goes on locally one
+// level down. Every node applies the same rule to the same membership, so a
+// key has exactly one root. It returns the neighbour and the level the
+// message has resolved on arrival there, or isRoot when this node is the
+// key's root.
+func (t *Table) NextHop(key id.ID, level int) (hop Entry, next int, isRoot bool) {
+	if level < 0 {
+		panic(fmt.Sprintf("tapestry: NextHop at level %d", level))
+	}
+	for ; level < id.Digits; level++ {
+		want, own := key.Digit(level), t.self.Digit(level)
+		for k := range id.Base {
+			d := (want + k) % id.Base
+			if d == own {
+				break // this node matches here: resolve the next level locally
+			}
+			if slot := t.rows[level][d]; len(slot) > 0 {
+				return slot[0], level + 1, false
+			}
+		}
+	}
+	return Entry{}, id.Digits, true
+}
