@@ -8,7 +8,7 @@
 // slot up to SlotSize neighbours ordered by measured round-trip time, and
 // next-hop choice with surrogate routing (§3.2), which gives every key one
 // deterministic root on any membership; salted keys, so an object has k
-// roots (§3.3); and the object-pointer store, soft state that expires
+// roots (§3.3); backpointers by level (§4.2); and the object-pointer store, soft state that expires
 // unless republished (§3.3). Join, publish and locate messages, failure
 // handling and the Step/Tick/Ready core come next (issue 3).
 package tapestry
