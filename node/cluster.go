@@ -20,7 +20,7 @@ func (s *clusterServer) change(ctx context.Context, cc pb.ConfChange) *kvpb.Memb
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
 	if st := s.n.raft.Status(); st.State != raft.StateLeader {
-		return &kvpb.MemberResponse{Error: (&kvServer{n: s.n}).errorFor(&raft.NotLeaderError{Leader: st.Lead})}
+		return &kvpb.MemberResponse{Error: s.n.errorFor(&raft.NotLeaderError{Leader: st.Lead})}
 	}
 	err := s.n.raft.ProposeConfChange(ctx, cc)
 	return &kvpb.MemberResponse{Error: s.errorFor(err)}
@@ -33,7 +33,7 @@ func (s *clusterServer) errorFor(err error) *kvpb.Error {
 	if errors.Is(err, raft.ErrLearnerNotCaughtUp) || errors.Is(err, raft.ErrConfChangePending) {
 		return &kvpb.Error{Kind: kvpb.ErrorKind_UNAVAILABLE, Message: err.Error()}
 	}
-	e := (&kvServer{n: s.n}).errorFor(err)
+	e := s.n.errorFor(err)
 	if e.Kind == kvpb.ErrorKind_UNAVAILABLE && !errors.Is(err, ErrTimeout) && !errors.Is(err, ErrStopped) {
 		e.Kind = kvpb.ErrorKind_INVALID // refused by the core: retrying will not help
 	}

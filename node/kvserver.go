@@ -21,7 +21,10 @@ type kvServer struct {
 	n *Node
 }
 
-func (s *kvServer) errorFor(err error) *kvpb.Error {
+func (s *kvServer) errorFor(err error) *kvpb.Error { return s.n.errorFor(err) }
+
+// errorFor maps an error to the wire's kind, with a leader hint.
+func (n *Node) errorFor(err error) *kvpb.Error {
 	if err == nil {
 		return nil
 	}
@@ -30,7 +33,7 @@ func (s *kvServer) errorFor(err error) *kvpb.Error {
 	switch {
 	case errors.As(err, &nl):
 		e.Kind = kvpb.ErrorKind_NOT_LEADER
-		e.LeaderHint = s.n.clientAddrOf(nl.Leader)
+		e.LeaderHint = n.clientAddrOf(nl.Leader)
 	case errors.Is(err, raft.ErrProposalDropped), errors.Is(err, ErrLeadershipLost):
 		e.Kind = kvpb.ErrorKind_DROPPED
 	case errors.Is(err, ErrBadCommand), errors.Is(err, errInvalid):

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -194,7 +195,7 @@ func StartRaft(cfg RaftConfig) (*Raft, error) {
 		for id := range cfg.Peers {
 			rc.Peers = append(rc.Peers, id)
 		}
-		sortIDs(rc.Peers)
+		slices.Sort(rc.Peers)
 	}
 	n, err := raft.New(rc)
 	if err != nil {
@@ -393,14 +394,6 @@ func ctxErr(ctx context.Context) error {
 		return fmt.Errorf("%w: %w", ErrTimeout, ctx.Err())
 	}
 	return ctx.Err()
-}
-
-func sortIDs(ids []uint64) {
-	for i := 1; i < len(ids); i++ {
-		for j := i; j > 0 && ids[j] < ids[j-1]; j-- {
-			ids[j], ids[j-1] = ids[j-1], ids[j]
-		}
-	}
 }
 
 // readCtx names a read request cluster-wide: the leader keeps one pending

@@ -3,7 +3,6 @@ package raft
 import (
 	"errors"
 	"fmt"
-	"slices"
 
 	pb "github.com/puddlestore/puddlestore/raft/raftpb"
 )
@@ -357,5 +356,3 @@ func (n *Node) Snapshot() pb.Snapshot { return n.r.log.snap }
 
 // Members returns the current voters and learners.
 func (n *Node) Members() pb.ConfState { return n.r.confState() }
-
-var _ = slices.Clone[[]uint64]

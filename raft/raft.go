@@ -1,7 +1,7 @@
 package raft
 
 import (
-	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -174,7 +174,7 @@ func bootstrapEntries(peers, learners []uint64) ([]pb.Entry, error) {
 }
 
 func (r *raft) logf(format string, args ...any) {
-	if r.logger.Enabled(nil, slog.LevelInfo) { //nolint:staticcheck // nil context is fine for the discard check
+	if r.logger.Enabled(context.Background(), slog.LevelInfo) {
 		r.logger.Info(fmt.Sprintf(format, args...))
 	}
 }
@@ -682,5 +682,3 @@ func voteRespType(t pb.MessageType) pb.MessageType {
 	}
 	return pb.MsgVoteResp
 }
-
-var _ = bytes.Equal
