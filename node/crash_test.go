@@ -113,7 +113,7 @@ type crashHarness struct {
 	mu struct {
 		sync.Mutex
 		hist    []porcupine.Operation // completed operations on shared keys
-		acked   map[string]string     // acknowledged Puts of unique keys
+		acked   map[string]ack        // acknowledged Puts of unique keys
 		events  []string              // faults, for the failure report
 		leaders map[uint64]uint64     // term -> the leader seen in it (Election Safety)
 		cuts    int
@@ -153,7 +153,7 @@ func runCrash(t *testing.T, seed uint64) {
 	}
 	h := &crashHarness{t: t, seed: seed, net: net, peers: map[uint64]transport.Addr{},
 		keep: uint64(rng.IntN(20)) + 1, start: time.Now()}
-	h.mu.acked = map[string]string{}
+	h.mu.acked = map[string]ack{}
 	h.mu.leaders = map[uint64]uint64{}
 	for i := range h.nodes {
 		n := &crashNode{id: uint64(i + 1), addr: transport.Addr(fmt.Sprintf("n%d", i+1)), mem: wal.NewMemFS(seed*16 + uint64(i))}
@@ -207,7 +207,7 @@ func runCrash(t *testing.T, seed uint64) {
 		return
 	}
 	h.settle(ctx)
-	h.checkAcked()
+	h.checkAcked(ctx)
 	h.finalReads(ctx)
 	h.checkLinearizable()
 	for _, n := range h.nodes {
@@ -473,18 +473,21 @@ func (h *crashHarness) put(ctx context.Context, client, seq uint64, key string, 
 	for ctx.Err() == nil {
 		inc := h.target(rng)
 		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
-		res, _, err := inc.r.Propose(actx, cmd)
+		res, idx, err := inc.r.Propose(actx, cmd)
 		cancel()
 		if err == nil {
 			ret := h.now()
-			if r, ok := res.(node.KVResult); !ok || r.Index == 0 {
+			r, ok := res.(node.KVResult)
+			if !ok || r.Index == 0 {
 				h.t.Errorf("seed %d: put %s answered %#v", h.seed, key, res)
 			}
 			if key[0] == 's' {
 				h.record(client, crashOp{put: true, key: key, value: value}, "", call, ret)
 			} else {
+				st := inc.r.Status()
 				h.mu.Lock()
-				h.mu.acked[key] = value
+				h.mu.acked[key] = ack{value: value, node: st.ID, term: st.Term, index: idx, first: r.Index,
+					at: time.Since(h.start)}
 				h.mu.Unlock()
 			}
 			return
@@ -583,19 +586,54 @@ func (h *crashHarness) converged() string {
 	return ""
 }
 
+// ack is where an acknowledged unique Put came from, for the report of a
+// lost one.
+type ack struct {
+	value        string
+	node, term   uint64        // the node that answered, its term then
+	index, first uint64        // the entry that answered; where the write first applied
+	at           time.Duration // since the run began
+}
+
 // checkAcked: every acknowledged Put of a unique key is on every replica.
-func (h *crashHarness) checkAcked() {
+// A loss reports where the acknowledgement came from and every replica's
+// state, then looks again after a while: a write that turns up late was
+// acknowledged before it was durable on a quorum.
+func (h *crashHarness) checkAcked(ctx context.Context) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	lost := 0
+	lost := map[string]ack{}
 	for _, n := range h.nodes {
 		kv := n.current().kv
-		for k, want := range h.mu.acked {
-			if v, ok, _ := kv.Get(k); !ok || string(v) != want {
-				if lost++; lost <= 10 {
-					h.t.Errorf("seed %d: acknowledged put %s=%s is %q (found %v) on node %d", h.seed, k, want, v, ok, n.id)
+		for k, a := range h.mu.acked {
+			if v, ok, at := kv.Get(k); !ok || string(v) != a.value {
+				lost[k] = a
+				if len(lost) <= 10 {
+					h.t.Errorf("seed %d: acknowledged put %s=%s is %q (found %v) on node %d (applied through %d); acknowledged at %v by node %d in term %d at index %d, first applied at %d",
+						h.seed, k, a.value, v, ok, n.id, at, a.at, a.node, a.term, a.index, a.first)
 				}
 			}
+		}
+	}
+	if len(lost) == 0 {
+		return
+	}
+	for _, n := range h.nodes {
+		st := n.current().r.Status()
+		h.t.Logf("node %d: %v term %d commit %d applied %d snapshot %d last %d", n.id, st.State, st.Term, st.Commit, st.Applied, st.SnapshotIndex, st.LastIndex)
+	}
+	tick := time.NewTicker(tickInterval)
+	defer tick.Stop()
+	for range 500 {
+		select {
+		case <-ctx.Done():
+		case <-tick.C:
+		}
+	}
+	for k, a := range lost {
+		for _, n := range h.nodes {
+			v, ok, at := n.current().kv.Get(k)
+			h.t.Logf("a second later, %s on node %d: %q (found %v; applied through %d)", k, n.id, v, ok && string(v) == a.value, at)
 		}
 	}
 }
