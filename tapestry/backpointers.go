@@ -65,3 +65,27 @@ func (b *Backpointers) All() []Entry {
 	}
 	return out
 }
+
+// Get returns x's backpointer entry, if x is one.
+func (b *Backpointers) Get(x id.ID) (Entry, bool) {
+	if x == b.self {
+		return Entry{}, false
+	}
+	e, ok := b.levels[id.SharedPrefixLen(b.self, x)][x]
+	return e, ok
+}
+
+// Has reports whether x is a backpointer.
+func (b *Backpointers) Has(x id.ID) bool {
+	_, ok := b.Get(x)
+	return ok
+}
+
+// Len returns the number of backpointers.
+func (b *Backpointers) Len() int {
+	n := 0
+	for _, m := range b.levels {
+		n += len(m)
+	}
+	return n
+}

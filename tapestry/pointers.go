@@ -28,11 +28,18 @@ func SaltedKeys(key id.ID, k int) []id.ID {
 
 // Pointer says that Server holds the object with key Key, until tick
 // Expires: object pointers are soft state, kept only while the server
-// republishes them (§3.3).
+// republishes them (§3.3). Route is the (salted) key whose path toward its
+// root left the pointer here; Next is where this node passed the publish
+// on (zero at the root) and Level the digits resolved on arrival, so the
+// pointer can be sent on again when Next fails or a new node becomes root.
+// Server.RTT is the estimated round-trip time from this node to the server.
 type Pointer struct {
 	Key     id.ID
+	Route   id.ID
 	Server  Entry
 	Expires uint64 // tick
+	Next    id.ID
+	Level   int
 }
 
 // Pointers is the object-pointer store of one node: what publish messages
@@ -44,15 +51,17 @@ type Pointers struct {
 // NewPointers returns an empty store.
 func NewPointers() *Pointers { return &Pointers{byKey: map[id.ID][]Pointer{}} }
 
-// Put records or refreshes a pointer.
+func samePointer(a, b Pointer) bool { return a.Server.ID == b.Server.ID && a.Route == b.Route }
+
+// Put records or refreshes a pointer; one per server and route.
 func (ps *Pointers) Put(p Pointer) {
-	list := slices.DeleteFunc(ps.byKey[p.Key], func(x Pointer) bool { return x.Server.ID == p.Server.ID })
+	list := slices.DeleteFunc(ps.byKey[p.Key], func(x Pointer) bool { return samePointer(x, p) })
 	i, _ := slices.BinarySearchFunc(list, p, func(a, b Pointer) int { return nearer(a.Server, b.Server) })
 	ps.byKey[p.Key] = slices.Insert(list, i, p)
 }
 
-// Delete removes server's pointer for key (unpublish) and reports whether
-// there was one.
+// Delete removes server's pointers for key (unpublish), on every route, and
+// reports whether there were any.
 func (ps *Pointers) Delete(key, server id.ID) bool {
 	list := ps.byKey[key]
 	n := len(list)
@@ -65,6 +74,19 @@ func (ps *Pointers) Delete(key, server id.ID) bool {
 	return len(list) != n
 }
 
+// Holders returns the servers with a live pointer for key at tick now,
+// nearest first, once each, leaving out those in exclude.
+func (ps *Pointers) Holders(key id.ID, now uint64, exclude []id.ID) []Entry {
+	var out []Entry
+	for _, p := range ps.byKey[key] {
+		if p.Expires > now && !slices.Contains(exclude, p.Server.ID) &&
+			!slices.ContainsFunc(out, func(e Entry) bool { return e.ID == p.Server.ID }) {
+			out = append(out, p.Server)
+		}
+	}
+	return out
+}
+
 // Get returns the live pointers for key at tick now, nearest server first.
 func (ps *Pointers) Get(key id.ID, now uint64) []Pointer {
 	var out []Pointer
@@ -74,6 +96,22 @@ func (ps *Pointers) Get(key id.ID, now uint64) []Pointer {
 		}
 	}
 	return out
+}
+
+// Each calls f on every pointer, in a deterministic order (by key, then
+// as stored); f may change the pointer's Next and Level in place.
+func (ps *Pointers) Each(f func(p *Pointer)) {
+	keys := make([]id.ID, 0, len(ps.byKey))
+	for k := range ps.byKey {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, id.Compare)
+	for _, k := range keys {
+		list := ps.byKey[k]
+		for i := range list {
+			f(&list[i])
+		}
+	}
 }
 
 // Expire drops every pointer that has expired by tick now and returns how

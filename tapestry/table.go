@@ -147,3 +147,54 @@ func (t *Table) NextHop(key id.ID, level int) (hop Entry, next int, isRoot bool)
 	}
 	return Entry{}, id.Digits, true
 }
+
+// Get returns x's entry, if x is in the table.
+func (t *Table) Get(x id.ID) (Entry, bool) {
+	if x == t.self {
+		return Entry{}, false
+	}
+	level, digit := t.place(x)
+	for _, e := range t.rows[level][digit] {
+		if e.ID == x {
+			return e, true
+		}
+	}
+	return Entry{}, false
+}
+
+// Row returns the entries at level, by digit then nearest first.
+func (t *Table) Row(level int) []Entry {
+	if level < 0 || level >= id.Digits {
+		return nil
+	}
+	var out []Entry
+	for d := range t.rows[level] {
+		out = append(out, t.rows[level][d]...)
+	}
+	return out
+}
+
+// All returns every entry, by level, digit, then nearest first.
+func (t *Table) All() []Entry {
+	var out []Entry
+	for l := range t.rows {
+		out = append(out, t.Row(l)...)
+	}
+	return out
+}
+
+// Deepest returns the deepest level holding an entry, or -1 for an empty
+// table: no node shares more digits with this one than that.
+func (t *Table) Deepest() int {
+	for l := id.Digits - 1; l >= 0; l-- {
+		for d := range t.rows[l] {
+			if len(t.rows[l][d]) > 0 {
+				return l
+			}
+		}
+	}
+	return -1
+}
+
+// SlotSize returns how many entries a slot keeps.
+func (t *Table) SlotSize() int { return t.slotSize }
