@@ -11,6 +11,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
 	"github.com/puddlestore/puddlestore/transport"
@@ -135,5 +137,30 @@ func TestValidateErrors(t *testing.T) {
 	}
 	if _, _, err := s.validate(&transportpb.Envelope{From: "x:1", Service: 3, Payload: []byte("1234")}); err != nil {
 		t.Errorf("valid envelope rejected: %v", err)
+	}
+}
+
+// TestRegister: a service added through Config.Register is served on the
+// transport's own port, next to the transport.
+func TestRegister(t *testing.T) {
+	b := listen(t, "127.0.0.1:0", Config{Register: func(s *grpc.Server) {
+		healthpb.RegisterHealthServer(s, health.NewServer())
+	}})
+	conn, err := grpc.NewClient("passthrough:///"+string(b.Addr()), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{}, grpc.WaitForReady(true))
+	if err != nil || res.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("health check through the transport's port: %v, %v", res, err)
+	}
+	// The transport still works on the same port.
+	a := listen(t, "127.0.0.1:0", Config{})
+	a.Send(b.Addr(), transport.ServiceRaft, []byte("hi"))
+	if m := b.recv(t); m.payload != "hi" {
+		t.Fatalf("got %+v", m)
 	}
 }

@@ -36,6 +36,12 @@ type Config struct {
 	BackoffMin, BackoffMax time.Duration
 	// Logger gets connection events at debug level; nil discards.
 	Logger *slog.Logger
+	// Register, when set, is called with the transport's gRPC server
+	// before it starts serving, to add services that share the
+	// transport's port (a node's admin service), so a node needs one
+	// port. Their handlers must return once Close is called: Close waits
+	// for every handler.
+	Register func(s *grpc.Server)
 }
 
 // DefaultQueueSize is the default Config.QueueSize.
@@ -103,6 +109,9 @@ func Listen(ctx context.Context, cfg Config) (*Transport, error) {
 		grpc.WaitForHandlers(true), // so no handler runs after Close returns
 	)
 	transportpb.RegisterTransportServer(t.srv, &server{t: t})
+	if cfg.Register != nil {
+		cfg.Register(t.srv)
+	}
 	t.wg.Add(1)
 	go func() {
 		defer t.wg.Done()
