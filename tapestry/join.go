@@ -288,7 +288,7 @@ func (n *Node) Leave() {
 	}
 	handoff := map[id.ID][]Pointer{}
 	n.ptrs.Each(func(p *Pointer) {
-		if p.Next != (id.ID{}) || len(to) == 0 || p.Server.ID == n.self.ID {
+		if p.Next != (id.ID{}) || p.Deposit || len(to) == 0 || p.Server.ID == n.self.ID {
 			return
 		}
 		best := to[0]

@@ -39,6 +39,11 @@ type Config struct {
 	// RepublishTicks turns republishing off and pointers never expire.
 	RepublishTicks  int
 	PointerTTLTicks int
+	// PublishBackups leaves a copy of each pointer on the backup entries of
+	// every slot a publish passes through, not only on the hop it takes:
+	// more pointers near the publish path, so locates meet one sooner
+	// (lower stretch), for up to SlotSize times the publish traffic.
+	PublishBackups bool
 	// RequestTicks bounds the wait for a reply: a locate's answer, a
 	// multicast's acks, a round of the join's search (default 20).
 	RequestTicks int
@@ -440,7 +445,7 @@ func (n *Node) consider(e Entry) {
 	}
 	if in && hole {
 		// A new node may now be the root of keys this node was root for.
-		n.forwardPointers(func(p *Pointer) bool { return p.Next == (id.ID{}) })
+		n.forwardPointers(func(p *Pointer) bool { return p.Next == (id.ID{}) && !p.Deposit })
 	}
 }
 

@@ -13,11 +13,9 @@ type request struct {
 	req      uint64 // the caller's number
 	key      id.ID  // the object (or, for a route, the key)
 	salts    []id.ID
-	attempt  int // locate: the salt being tried
-	acked    []bool
+	acked    []bool // publish: roots that acknowledged; locate: roots that had nothing
 	exclude  []id.ID
 	deadline uint64
-	timedOut bool
 }
 
 // Publish announces that this node holds the object with key: a pointer to
@@ -66,27 +64,29 @@ func (n *Node) republish() {
 	}
 }
 
-// Locate finds holders of the object with key, nearest first: it routes
-// toward the key's first root and is answered by the first node on the way
-// with a pointer (§3.3); if the root has none, or no answer comes in time,
-// it tries the next salted root. Holders in exclude (found dead by the
-// caller) are left out. A ResultLocate with req follows.
+// Locate finds holders of the object with key, nearest first. It routes
+// toward every root of the key at once and takes the first answer: the
+// first node on any of the routes with a pointer answers (§3.3), and the
+// routes from nearby nodes meet the publishers' routes early, so the
+// nearest answer usually comes first. Holders in exclude (found dead by
+// the caller) are left out. A ResultLocate with req follows: the holders,
+// or ErrNotFound when every root answered that it has none, or ErrTimeout.
 func (n *Node) Locate(req uint64, key id.ID, exclude []id.ID) {
 	seq := n.newSeq()
 	r := &request{kind: ResultLocate, req: req, key: key, salts: SaltedKeys(key, n.cfg.Salts),
-		exclude: slices.Clone(exclude)}
+		exclude: slices.Clone(exclude), deadline: n.now + uint64(n.cfg.RequestTicks)}
+	r.acked = make([]bool, len(r.salts))
 	n.reqs[seq] = r
-	n.tryLocate(seq, r)
-}
-
-func (n *Node) tryLocate(seq uint64, r *request) {
-	r.deadline = n.now + uint64(n.cfg.RequestTicks)
 	ex := make([]Entry, len(r.exclude))
 	for i, x := range r.exclude {
 		ex[i] = Entry{ID: x}
 	}
-	n.routeStep(Message{Type: MsgLocate, Key: r.salts[r.attempt], Object: r.key, Origin: n.self, From: n.self,
-		Seq: seq, Entries: ex})
+	for _, s := range r.salts {
+		if n.reqs[seq] == nil {
+			return // answered here already
+		}
+		n.routeStep(Message{Type: MsgLocate, Key: s, Object: key, Origin: n.self, From: n.self, Seq: seq, Entries: ex})
+	}
 }
 
 // Route traces the route from this node to key's root. A ResultRoute with
@@ -113,6 +113,15 @@ func (n *Node) routeStep(m Message) {
 		}
 	case MsgUnpublish:
 		n.ptrs.Delete(m.Object, m.Origin.ID)
+		if m.Flag {
+			return // a backup's copy: it goes no further
+		}
+	case MsgPublish:
+		if m.Flag { // a copy for a backup neighbour: kept here, not routed on
+			n.ptrs.Put(Pointer{Key: m.Object, Route: m.Key, Server: Entry{ID: m.Origin.ID, Addr: m.Origin.Addr, RTT: m.Dist},
+				Expires: n.expiry(), Deposit: true})
+			return
+		}
 	case MsgRoute:
 		m.Entries = append(slices.Clone(m.Entries), n.self)
 	}
@@ -130,6 +139,17 @@ func (n *Node) routeStep(m Message) {
 	if hop.ID == (id.ID{}) {
 		n.atRoot(m)
 		return
+	}
+	if n.cfg.PublishBackups && (m.Type == MsgPublish || m.Type == MsgUnpublish) {
+		// The backups of the slot get a copy of the pointer: a nearby
+		// client whose own route goes through one of them meets it there.
+		for _, e := range n.table.Slot(next-1, hop.ID.Digit(next-1)) {
+			if e.ID != hop.ID {
+				c := m
+				c.Flag, c.Dist, c.Level, c.Hops = true, m.Dist+e.RTT, next, m.Hops+1
+				n.send(e, c)
+			}
+		}
 	}
 	m.Level, m.Hops = next, m.Hops+1
 	if m.Type == MsgPublish {
@@ -185,28 +205,17 @@ func (n *Node) reply(m Message) {
 			n.result(Result{Kind: ResultLocate, Req: r.req, Key: r.key, Holders: m.Entries})
 			return
 		}
-		if r.salts[r.attempt] == m.Key {
-			n.nextLocate(m.Seq, r)
+		if i := slices.Index(r.salts, m.Key); i >= 0 {
+			r.acked[i] = true
+		}
+		if !slices.Contains(r.acked, false) {
+			delete(n.reqs, m.Seq)
+			n.result(Result{Kind: ResultLocate, Req: r.req, Key: r.key, Err: fmt.Errorf("%w: %s", ErrNotFound, r.key.Short(8))})
 		}
 	case m.Type == MsgRouteReply && r.kind == ResultRoute:
 		delete(n.reqs, m.Seq)
 		n.result(Result{Kind: ResultRoute, Req: r.req, Key: r.key, Path: m.Entries})
 	}
-}
-
-// nextLocate tries the next salted root, or gives up.
-func (n *Node) nextLocate(seq uint64, r *request) {
-	if r.attempt+1 < len(r.salts) {
-		r.attempt++
-		n.tryLocate(seq, r)
-		return
-	}
-	delete(n.reqs, seq)
-	err := ErrNotFound
-	if r.timedOut {
-		err = ErrTimeout
-	}
-	n.result(Result{Kind: ResultLocate, Req: r.req, Key: r.key, Err: fmt.Errorf("%w: %s", err, r.key.Short(8))})
 }
 
 // expireRequests gives up on what has waited past its deadline; also the
@@ -219,8 +228,9 @@ func (n *Node) expireRequests() {
 		}
 		switch r.kind {
 		case ResultLocate:
-			r.timedOut = true
-			n.nextLocate(seq, r)
+			delete(n.reqs, seq)
+			n.result(Result{Kind: ResultLocate, Req: r.req, Key: r.key,
+				Err: fmt.Errorf("%w: no root answered the locate of %s", ErrTimeout, r.key.Short(8))})
 		case ResultPublish:
 			delete(n.reqs, seq)
 			n.result(Result{Kind: ResultPublish, Req: r.req, Key: r.key,

@@ -33,6 +33,8 @@ func SaltedKeys(key id.ID, k int) []id.ID {
 // on (zero at the root) and Level the digits resolved on arrival, so the
 // pointer can be sent on again when Next fails or a new node becomes root.
 // Server.RTT is the estimated round-trip time from this node to the server.
+// A Deposit is a copy left on a backup neighbour of the publish path: it
+// answers locates but is never sent on.
 type Pointer struct {
 	Key     id.ID
 	Route   id.ID
@@ -40,6 +42,7 @@ type Pointer struct {
 	Expires uint64 // tick
 	Next    id.ID
 	Level   int
+	Deposit bool
 }
 
 // Pointers is the object-pointer store of one node: what publish messages

@@ -141,11 +141,26 @@ func (t *Table) NextHop(key id.ID, level int) (hop Entry, next int, isRoot bool)
 				break // this node matches here: resolve the next level locally
 			}
 			if slot := t.rows[level][d]; len(slot) > 0 {
-				return slot[0], level + 1, false
+				return t.pick(slot, key, level), level + 1, false
 			}
 		}
 	}
 	return Entry{}, id.Digits, true
+}
+
+// pick chooses within a slot: the nearest entry, unless a backup no more
+// than twice as far also matches the key's next digit and so saves a hop.
+func (t *Table) pick(slot []Entry, key id.ID, level int) Entry {
+	best := slot[0]
+	if level+1 >= id.Digits || best.ID.Digit(level+1) == key.Digit(level+1) {
+		return best
+	}
+	for _, e := range slot[1:] {
+		if e.ID.Digit(level+1) == key.Digit(level+1) && e.RTT <= 2*best.RTT {
+			return e
+		}
+	}
+	return best
 }
 
 // Get returns x's entry, if x is in the table.

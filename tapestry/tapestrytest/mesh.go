@@ -53,6 +53,10 @@ type Mesh struct {
 	byAddr  map[transport.Addr]*Member
 	byID    map[id.ID]*Member
 
+	// Trace, when set, sees every message as it is delivered, with the
+	// delay it took (simulators trace requests with it).
+	Trace func(from, to *Member, msg *tapestry.Message, delay time.Duration)
+
 	// Counters over the whole run.
 	Messages, Bytes uint64
 	Dropped         uint64
@@ -60,10 +64,12 @@ type Mesh struct {
 }
 
 type event struct {
-	at  time.Duration
-	seq uint64
-	to  *Member
-	msg tapestry.Message
+	at    time.Duration
+	seq   uint64
+	from  *Member
+	to    *Member
+	delay time.Duration
+	msg   tapestry.Message
 }
 
 type eventQueue []*event
@@ -159,7 +165,8 @@ func (m *Mesh) flush(x *Member) {
 				continue
 			}
 			m.seq++
-			heap.Push(&m.queue, &event{at: m.now + m.Delay(x, to), seq: m.seq, to: to, msg: msg})
+			d := m.Delay(x, to)
+			heap.Push(&m.queue, &event{at: m.now + d, seq: m.seq, from: x, to: to, delay: d, msg: msg})
 		}
 	}
 }
@@ -172,9 +179,10 @@ func (m *Mesh) deliver(e *event) {
 		return
 	}
 	if e.msg.Type == tapestry.MsgPong {
-		if from := m.byID[e.msg.From.ID]; from != nil {
-			e.msg.RTT = 2 * m.Delay(from, e.to)
-		}
+		e.msg.RTT = 2 * e.delay
+	}
+	if m.Trace != nil {
+		m.Trace(e.from, e.to, &e.msg, e.delay)
 	}
 	_ = e.to.Step(e.msg) // errors are the node's business; tests check outcomes
 	m.flush(e.to)
@@ -296,18 +304,26 @@ func (m *Mesh) JoinAll(xs []*Member, limit int) error {
 			joined = append(joined, x)
 			continue
 		}
-		gw := joined[m.rng.IntN(len(joined))]
-		req := uint64(x.Index) + 1
-		var err error
-		m.Do(x, func(n *tapestry.Node) { err = n.Join(req, gw.Self().Addr) })
-		if err != nil {
+		if err := m.Join(x, joined[m.rng.IntN(len(joined))], limit); err != nil {
 			return err
 		}
-		m.Quiesce(limit)
-		if _, ok := x.Take(tapestry.ResultJoined, req); !ok || !x.Joined() {
-			return fmt.Errorf("node %d (%s) did not join through %s", x.Index, x.Self().ID.Short(8), gw.Self().ID.Short(8))
-		}
 		joined = append(joined, x)
+	}
+	return nil
+}
+
+// Join joins x through gw and runs the mesh, without ticks, until it is
+// quiet (limit messages at most). It returns an error if x did not join.
+func (m *Mesh) Join(x, gw *Member, limit int) error {
+	req := uint64(x.Index) + 1
+	var err error
+	m.Do(x, func(n *tapestry.Node) { err = n.Join(req, gw.Self().Addr) })
+	if err != nil {
+		return err
+	}
+	m.Quiesce(limit)
+	if _, ok := x.Take(tapestry.ResultJoined, req); !ok || !x.Joined() {
+		return fmt.Errorf("node %d (%s) did not join through %s", x.Index, x.Self().ID.Short(8), gw.Self().ID.Short(8))
 	}
 	return nil
 }
