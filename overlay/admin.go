@@ -1,0 +1,295 @@
+package overlay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	"github.com/puddlestore/puddlestore/id"
+	pb "github.com/puddlestore/puddlestore/overlay/overlaypb"
+	"github.com/puddlestore/puddlestore/transport"
+)
+
+// RegisterAdmin serves t's admin service (overlay/overlaypb) on s. A node
+// started with TapestryConfig.Listen does this itself.
+func RegisterAdmin(s grpc.ServiceRegistrar, t *Tapestry) {
+	pb.RegisterOverlayServer(s, &adminServer{t: t})
+}
+
+type adminServer struct {
+	pb.UnimplementedOverlayServer
+	t *Tapestry
+}
+
+// statusErr gives an overlay error its gRPC code, so that the client can
+// map it back.
+func statusErr(err error) error {
+	code := codes.Unknown
+	switch {
+	case errors.Is(err, ErrNotFound):
+		code = codes.NotFound
+	case errors.Is(err, ErrUnavailable), errors.Is(err, ErrClosed):
+		code = codes.Unavailable
+	case errors.Is(err, ErrInvalid):
+		code = codes.InvalidArgument
+	case errors.Is(err, context.Canceled):
+		code = codes.Canceled
+	}
+	return status.Error(code, err.Error())
+}
+
+func keyOf(b []byte) (id.ID, error) {
+	k, err := id.FromBytes(b)
+	if err != nil {
+		return k, status.Error(codes.InvalidArgument, fmt.Sprintf("%v: %v", ErrInvalid, err))
+	}
+	return k, nil
+}
+
+func pbPeer(p Peer, rtt time.Duration) *pb.Peer {
+	return &pb.Peer{Id: p.ID[:], Addr: string(p.Addr), RttNs: int64(rtt)}
+}
+
+func pbPeers(ps []Peer) *pb.PeersReply {
+	out := &pb.PeersReply{Peers: make([]*pb.Peer, len(ps))}
+	for i, p := range ps {
+		out.Peers[i] = pbPeer(p, 0)
+	}
+	return out
+}
+
+func (s *adminServer) Status(context.Context, *pb.StatusRequest) (*pb.StatusReply, error) {
+	st := s.t.Status()
+	return &pb.StatusReply{
+		Self: pbPeer(st.Self, 0), State: st.State, Tick: st.Tick,
+		Neighbours: uint64(st.Neighbours), Backpointers: uint64(st.Backpointers),
+		Pointers: uint64(st.Pointers), Published: uint64(st.Published),
+		Sent: st.Sent, SentBytes: st.SentBytes, Failures: st.Failures, Repairs: st.Repairs, Dropped: st.Dropped,
+	}, nil
+}
+
+func (s *adminServer) Table(context.Context, *pb.TableRequest) (*pb.TableReply, error) {
+	tb := s.t.Table()
+	out := &pb.TableReply{Self: pbPeer(tb.Self, 0), Backpointers: uint64(tb.Backpointers)}
+	for _, sl := range tb.Slots {
+		ps := &pb.Slot{Level: uint32(sl.Level), Digit: uint32(sl.Digit)}
+		for _, n := range sl.Neighbours {
+			ps.Entries = append(ps.Entries, pbPeer(n.Peer, n.RTT))
+		}
+		out.Slots = append(out.Slots, ps)
+	}
+	return out, nil
+}
+
+func (s *adminServer) Route(ctx context.Context, req *pb.KeyRequest) (*pb.PeersReply, error) {
+	return s.peers(ctx, req.GetKey(), s.t.Route)
+}
+
+func (s *adminServer) Responsible(ctx context.Context, req *pb.KeyRequest) (*pb.PeersReply, error) {
+	return s.peers(ctx, req.GetKey(), s.t.Responsible)
+}
+
+func (s *adminServer) peers(ctx context.Context, key []byte, f func(context.Context, id.ID) ([]Peer, error)) (*pb.PeersReply, error) {
+	k, err := keyOf(key)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := f(ctx, k)
+	if err != nil {
+		return nil, statusErr(err)
+	}
+	return pbPeers(ps), nil
+}
+
+func (s *adminServer) Publish(ctx context.Context, req *pb.KeyRequest) (*pb.Empty, error) {
+	k, err := keyOf(req.GetKey())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.t.Publish(ctx, k); err != nil {
+		return nil, statusErr(err)
+	}
+	return &pb.Empty{}, nil
+}
+
+func (s *adminServer) Unpublish(ctx context.Context, req *pb.KeyRequest) (*pb.Empty, error) {
+	k, err := keyOf(req.GetKey())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.t.Unpublish(ctx, k); err != nil {
+		return nil, statusErr(err)
+	}
+	return &pb.Empty{}, nil
+}
+
+func (s *adminServer) Locate(ctx context.Context, req *pb.LocateRequest) (*pb.PeersReply, error) {
+	k, err := keyOf(req.GetKey())
+	if err != nil {
+		return nil, err
+	}
+	ex := make([]id.ID, len(req.GetExclude()))
+	for i, b := range req.GetExclude() {
+		if ex[i], err = keyOf(b); err != nil {
+			return nil, err
+		}
+	}
+	ps, err := s.t.Locate(ctx, k, ex...)
+	if err != nil {
+		return nil, statusErr(err)
+	}
+	return pbPeers(ps), nil
+}
+
+// Client talks to a running node's admin service.
+type Client struct {
+	conn *grpc.ClientConn
+	c    pb.OverlayClient
+}
+
+// Dial returns a client of the node at addr ("host:port"). It does not
+// connect until the first call.
+func Dial(addr string) (*Client, error) {
+	conn, err := grpc.NewClient("passthrough:///"+addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, fmt.Errorf("%w: dial %q: %w", ErrInvalid, addr, err)
+	}
+	return &Client{conn: conn, c: pb.NewOverlayClient(conn)}, nil
+}
+
+// Close closes the connection.
+func (c *Client) Close() error { return c.conn.Close() }
+
+// clientErr maps a gRPC error back to the overlay's errors.
+func clientErr(err error) error {
+	st, ok := status.FromError(err)
+	if !ok {
+		return err
+	}
+	var kind error
+	switch st.Code() {
+	case codes.NotFound:
+		kind = ErrNotFound
+	case codes.Unavailable, codes.DeadlineExceeded:
+		kind = ErrUnavailable
+	case codes.InvalidArgument:
+		kind = ErrInvalid
+	case codes.Canceled:
+		return fmt.Errorf("overlay: %s: %w", st.Message(), context.Canceled)
+	default:
+		return fmt.Errorf("overlay: %s (%v)", st.Message(), st.Code())
+	}
+	return fmt.Errorf("%w: %s", kind, st.Message())
+}
+
+func fromPB(p *pb.Peer) (Neighbour, error) {
+	x, err := id.FromBytes(p.GetId())
+	if err != nil {
+		return Neighbour{}, fmt.Errorf("overlay: bad reply: %w", err)
+	}
+	return Neighbour{Peer: Peer{ID: x, Addr: transport.Addr(p.GetAddr())}, RTT: time.Duration(p.GetRttNs())}, nil
+}
+
+func fromPBPeers(r *pb.PeersReply, err error) ([]Peer, error) {
+	if err != nil {
+		return nil, clientErr(err)
+	}
+	out := make([]Peer, 0, len(r.GetPeers()))
+	for _, p := range r.GetPeers() {
+		n, err := fromPB(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n.Peer)
+	}
+	return out, nil
+}
+
+// Status returns the node's summary.
+func (c *Client) Status(ctx context.Context) (TapestryStatus, error) {
+	r, err := c.c.Status(ctx, &pb.StatusRequest{})
+	if err != nil {
+		return TapestryStatus{}, clientErr(err)
+	}
+	self, err := fromPB(r.GetSelf())
+	if err != nil {
+		return TapestryStatus{}, err
+	}
+	return TapestryStatus{
+		Self: self.Peer, State: r.GetState(), Tick: r.GetTick(),
+		Neighbours: int(r.GetNeighbours()), Backpointers: int(r.GetBackpointers()),
+		Pointers: int(r.GetPointers()), Published: int(r.GetPublished()),
+		Sent: r.GetSent(), SentBytes: r.GetSentBytes(), Failures: r.GetFailures(), Repairs: r.GetRepairs(),
+		Dropped: r.GetDropped(),
+	}, nil
+}
+
+// Table returns the node's routing table.
+func (c *Client) Table(ctx context.Context) (RoutingTable, error) {
+	r, err := c.c.Table(ctx, &pb.TableRequest{})
+	if err != nil {
+		return RoutingTable{}, clientErr(err)
+	}
+	self, err := fromPB(r.GetSelf())
+	if err != nil {
+		return RoutingTable{}, err
+	}
+	out := RoutingTable{Self: self.Peer, Backpointers: int(r.GetBackpointers())}
+	for _, s := range r.GetSlots() {
+		sl := Slot{Level: int(s.GetLevel()), Digit: int(s.GetDigit())}
+		for _, p := range s.GetEntries() {
+			n, err := fromPB(p)
+			if err != nil {
+				return RoutingTable{}, err
+			}
+			sl.Neighbours = append(sl.Neighbours, n)
+		}
+		out.Slots = append(out.Slots, sl)
+	}
+	return out, nil
+}
+
+// Route returns the route from the node to key's root, the root last.
+func (c *Client) Route(ctx context.Context, key id.ID) ([]Peer, error) {
+	return fromPBPeers(c.c.Route(ctx, &pb.KeyRequest{Key: key[:]}))
+}
+
+// Responsible returns the roots of key and its salted keys.
+func (c *Client) Responsible(ctx context.Context, key id.ID) ([]Peer, error) {
+	return fromPBPeers(c.c.Responsible(ctx, &pb.KeyRequest{Key: key[:]}))
+}
+
+// Publish makes the node announce that it holds key.
+func (c *Client) Publish(ctx context.Context, key id.ID) error {
+	_, err := c.c.Publish(ctx, &pb.KeyRequest{Key: key[:]})
+	return clientErrOrNil(err)
+}
+
+// Unpublish withdraws the node's announcement of key.
+func (c *Client) Unpublish(ctx context.Context, key id.ID) error {
+	_, err := c.c.Unpublish(ctx, &pb.KeyRequest{Key: key[:]})
+	return clientErrOrNil(err)
+}
+
+// Locate returns holders of key as the node finds them, nearest to it
+// first.
+func (c *Client) Locate(ctx context.Context, key id.ID, exclude ...id.ID) ([]Peer, error) {
+	req := &pb.LocateRequest{Key: key[:]}
+	for _, x := range exclude {
+		req.Exclude = append(req.Exclude, x[:])
+	}
+	return fromPBPeers(c.c.Locate(ctx, req))
+}
+
+func clientErrOrNil(err error) error {
+	if err == nil {
+		return nil
+	}
+	return clientErr(err)
+}
