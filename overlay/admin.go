@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -149,6 +150,7 @@ func (s *adminServer) Locate(ctx context.Context, req *pb.LocateRequest) (*pb.Pe
 
 // Client talks to a running node's admin service.
 type Client struct {
+	addr string
 	conn *grpc.ClientConn
 	c    pb.OverlayClient
 }
@@ -160,14 +162,25 @@ func Dial(addr string) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: dial %q: %w", ErrInvalid, addr, err)
 	}
-	return &Client{conn: conn, c: pb.NewOverlayClient(conn)}, nil
+	return &Client{addr: addr, conn: conn, c: pb.NewOverlayClient(conn)}, nil
 }
 
 // Close closes the connection.
 func (c *Client) Close() error { return c.conn.Close() }
 
-// clientErr maps a gRPC error back to the overlay's errors.
-func clientErr(err error) error {
+// remoteError is an error a node reported: its message, with the
+// overlay's error for errors.Is.
+type remoteError struct {
+	msg  string
+	kind error
+}
+
+func (e *remoteError) Error() string { return e.msg }
+func (e *remoteError) Unwrap() error { return e.kind }
+
+// clientErr maps a gRPC error from the node at addr back to the overlay's
+// errors.
+func clientErr(addr string, err error) error {
 	st, ok := status.FromError(err)
 	if !ok {
 		return err
@@ -181,11 +194,15 @@ func clientErr(err error) error {
 	case codes.InvalidArgument:
 		kind = ErrInvalid
 	case codes.Canceled:
-		return fmt.Errorf("overlay: %s: %w", st.Message(), context.Canceled)
+		kind = context.Canceled
 	default:
-		return fmt.Errorf("overlay: %s (%v)", st.Message(), st.Code())
+		return fmt.Errorf("overlay: node %s: %s (%v)", addr, st.Message(), st.Code())
 	}
-	return fmt.Errorf("%w: %s", kind, st.Message())
+	msg := st.Message()
+	if !strings.HasPrefix(msg, kind.Error()) {
+		msg = kind.Error() + ": " + msg // an error of gRPC's own, not the node's
+	}
+	return &remoteError{msg: "node " + addr + ": " + msg, kind: kind}
 }
 
 func fromPB(p *pb.Peer) (Neighbour, error) {
@@ -196,9 +213,9 @@ func fromPB(p *pb.Peer) (Neighbour, error) {
 	return Neighbour{Peer: Peer{ID: x, Addr: transport.Addr(p.GetAddr())}, RTT: time.Duration(p.GetRttNs())}, nil
 }
 
-func fromPBPeers(r *pb.PeersReply, err error) ([]Peer, error) {
+func (c *Client) peers(r *pb.PeersReply, err error) ([]Peer, error) {
 	if err != nil {
-		return nil, clientErr(err)
+		return nil, clientErr(c.addr, err)
 	}
 	out := make([]Peer, 0, len(r.GetPeers()))
 	for _, p := range r.GetPeers() {
@@ -215,7 +232,7 @@ func fromPBPeers(r *pb.PeersReply, err error) ([]Peer, error) {
 func (c *Client) Status(ctx context.Context) (TapestryStatus, error) {
 	r, err := c.c.Status(ctx, &pb.StatusRequest{})
 	if err != nil {
-		return TapestryStatus{}, clientErr(err)
+		return TapestryStatus{}, clientErr(c.addr, err)
 	}
 	self, err := fromPB(r.GetSelf())
 	if err != nil {
@@ -234,7 +251,7 @@ func (c *Client) Status(ctx context.Context) (TapestryStatus, error) {
 func (c *Client) Table(ctx context.Context) (RoutingTable, error) {
 	r, err := c.c.Table(ctx, &pb.TableRequest{})
 	if err != nil {
-		return RoutingTable{}, clientErr(err)
+		return RoutingTable{}, clientErr(c.addr, err)
 	}
 	self, err := fromPB(r.GetSelf())
 	if err != nil {
@@ -257,24 +274,24 @@ func (c *Client) Table(ctx context.Context) (RoutingTable, error) {
 
 // Route returns the route from the node to key's root, the root last.
 func (c *Client) Route(ctx context.Context, key id.ID) ([]Peer, error) {
-	return fromPBPeers(c.c.Route(ctx, &pb.KeyRequest{Key: key[:]}))
+	return c.peers(c.c.Route(ctx, &pb.KeyRequest{Key: key[:]}))
 }
 
 // Responsible returns the roots of key and its salted keys.
 func (c *Client) Responsible(ctx context.Context, key id.ID) ([]Peer, error) {
-	return fromPBPeers(c.c.Responsible(ctx, &pb.KeyRequest{Key: key[:]}))
+	return c.peers(c.c.Responsible(ctx, &pb.KeyRequest{Key: key[:]}))
 }
 
 // Publish makes the node announce that it holds key.
 func (c *Client) Publish(ctx context.Context, key id.ID) error {
 	_, err := c.c.Publish(ctx, &pb.KeyRequest{Key: key[:]})
-	return clientErrOrNil(err)
+	return c.errOrNil(err)
 }
 
 // Unpublish withdraws the node's announcement of key.
 func (c *Client) Unpublish(ctx context.Context, key id.ID) error {
 	_, err := c.c.Unpublish(ctx, &pb.KeyRequest{Key: key[:]})
-	return clientErrOrNil(err)
+	return c.errOrNil(err)
 }
 
 // Locate returns holders of key as the node finds them, nearest to it
@@ -284,12 +301,12 @@ func (c *Client) Locate(ctx context.Context, key id.ID, exclude ...id.ID) ([]Pee
 	for _, x := range exclude {
 		req.Exclude = append(req.Exclude, x[:])
 	}
-	return fromPBPeers(c.c.Locate(ctx, req))
+	return c.peers(c.c.Locate(ctx, req))
 }
 
-func clientErrOrNil(err error) error {
+func (c *Client) errOrNil(err error) error {
 	if err == nil {
 		return nil
 	}
-	return clientErr(err)
+	return clientErr(c.addr, err)
 }

@@ -78,7 +78,7 @@ func TestGRPCAdmin(t *testing.T) {
 	}
 	defer conn.Close()
 	_, err = pb.NewOverlayClient(conn).Locate(ctx, &pb.LocateRequest{Key: []byte("short")})
-	if err := clientErr(err); !errors.Is(err, ErrInvalid) {
+	if err := clientErr("n0", err); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("malformed key: %v", err)
 	}
 

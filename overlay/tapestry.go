@@ -214,7 +214,7 @@ func StartTapestry(ctx context.Context, cfg TapestryConfig) (*Tapestry, error) {
 		}
 		if err != nil {
 			t.shutdown(false)
-			return nil, fmt.Errorf("overlay: %s joining via %s: %w", cfg.ID.Short(8), cfg.Join, coreErr(err))
+			return nil, coreErr(err, fmt.Sprintf("%s joining via %s", cfg.ID.Short(8), cfg.Join))
 		}
 	}
 	t.log.Info("tapestry node joined", "id", cfg.ID.String(), "addr", string(t.self.Addr))
@@ -268,19 +268,20 @@ func (t *Tapestry) inspect(f func(n *tapestry.Node)) bool {
 	return err == nil
 }
 
-// coreErr maps the core's errors to the overlay's.
-func coreErr(err error) error {
+// coreErr maps the core's errors to the overlay's; what says which call
+// failed.
+func coreErr(err error, what string) error {
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, tapestry.ErrNotFound):
-		return fmt.Errorf("%w: %w", ErrNotFound, err)
+		return fmt.Errorf("%w: %s", ErrNotFound, what)
 	case errors.Is(err, tapestry.ErrTimeout):
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return fmt.Errorf("%w: %s: %w", ErrUnavailable, what, err)
 	case errors.Is(err, tapestry.ErrLeft):
-		return fmt.Errorf("%w: %w", ErrClosed, err)
+		return fmt.Errorf("%w: %s", ErrClosed, what)
 	}
-	return err
+	return fmt.Errorf("overlay: %s: %w", what, err)
 }
 
 func peers(es []tapestry.Entry) []Peer {
@@ -307,7 +308,7 @@ func (t *Tapestry) Publish(ctx context.Context, key id.ID) error {
 		return err
 	}
 	if r.Err != nil {
-		return fmt.Errorf("overlay: %s: %w", what, coreErr(r.Err))
+		return coreErr(r.Err, what)
 	}
 	return nil
 }
@@ -334,7 +335,7 @@ func (t *Tapestry) Locate(ctx context.Context, key id.ID, exclude ...id.ID) ([]P
 		return nil, err
 	}
 	if r.Err != nil {
-		return nil, fmt.Errorf("overlay: %s: %w", what, coreErr(r.Err))
+		return nil, coreErr(r.Err, what)
 	}
 	return peers(r.Holders), nil
 }
@@ -351,7 +352,7 @@ func (t *Tapestry) Route(ctx context.Context, key id.ID) ([]Peer, error) {
 		return nil, err
 	}
 	if r.Err != nil {
-		return nil, fmt.Errorf("overlay: %s: %w", what, coreErr(r.Err))
+		return nil, coreErr(r.Err, what)
 	}
 	if len(r.Path) == 0 {
 		return nil, fmt.Errorf("%w: %s: empty path", ErrUnavailable, what)

@@ -36,7 +36,7 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().String("log-level", "warn", "log level: debug, info, warn, error")
-	root.AddCommand(devCmd(), nodeCmd(), kvCmd(), memberCmd(), statusCmd())
+	root.AddCommand(devCmd(), nodeCmd(), kvCmd(), memberCmd(), statusCmd(), tapestryCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "puddle:", err)
 		os.Exit(exitCode(err))

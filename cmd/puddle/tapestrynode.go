@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/puddlestore/puddlestore/id"
+	"github.com/puddlestore/puddlestore/overlay"
+	"github.com/puddlestore/puddlestore/transport"
+)
+
+func tapestryNodeCmd() *cobra.Command {
+	var (
+		listen, join, idHex string
+		cfg                 overlay.TapestryConfig
+		joinTimeout         time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "node --listen ADDR [--join ADDR]",
+		Short: "Run one Tapestry node until interrupted",
+		Long: `node runs one Tapestry overlay node. The first node starts a new mesh; the
+others join it through any of its nodes:
+
+  puddle tapestry node --listen 127.0.0.1:7301
+  puddle tapestry node --listen 127.0.0.1:7302 --join 127.0.0.1:7301
+
+The node serves the overlay and its admin service (what the other
+"puddle tapestry" commands ask) on --listen. It prints its id and address
+once it is part of the mesh, and leaves the mesh gracefully on SIGINT or
+SIGTERM. Timeouts are counted in ticks of --tick.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if listen == "" {
+				return fmt.Errorf("%w: --listen is required", errUsage)
+			}
+			if err := checkHostPort(listen, "--listen"); err != nil {
+				return err
+			}
+			if join != "" {
+				if err := checkHostPort(join, "--join"); err != nil {
+					return err
+				}
+			}
+			if idHex != "" {
+				x, err := id.Parse(idHex)
+				if err != nil || x == (id.ID{}) {
+					return fmt.Errorf("%w: --id must be 40 hex digits, not all zero: %q", errUsage, idHex)
+				}
+				cfg.ID = x
+			}
+			if cfg.Tick < 0 || cfg.HeartbeatTicks < 0 || cfg.FailureTicks < 0 || cfg.RepublishTicks < 0 || cfg.RequestTicks < 0 || cfg.Salts < 0 {
+				return fmt.Errorf("%w: --tick and the tick counts must not be negative", errUsage)
+			}
+			cfg.Listen, cfg.Join, cfg.Logger = listen, transport.Addr(join), logger(cmd)
+
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			startCtx, cancel := context.WithTimeout(ctx, joinTimeout)
+			defer cancel()
+			n, err := overlay.StartTapestry(startCtx, cfg)
+			if err != nil {
+				return tapestryErr(err)
+			}
+			how := "started a new mesh"
+			if join != "" {
+				how = "joined via " + join
+			}
+			fmt.Printf("tapestry node %s at %s: %s\n", n.Self().ID, n.Self().Addr, how)
+			<-ctx.Done()
+			return n.Close()
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&listen, "listen", "", "address to serve on (host:port)")
+	f.StringVar(&join, "join", "", "address of any node of the mesh to join (default: start a new mesh)")
+	f.StringVar(&idHex, "id", "", "node id, 40 hex digits (default random)")
+	f.DurationVar(&joinTimeout, "join-timeout", 30*time.Second, "give up joining after this long")
+	f.DurationVar(&cfg.Tick, "tick", 100*time.Millisecond, "length of one tick")
+	f.IntVar(&cfg.HeartbeatTicks, "heartbeat-ticks", 0, "ping neighbours every N ticks (0: 10)")
+	f.IntVar(&cfg.FailureTicks, "failure-ticks", 0, "a neighbour silent for N ticks is dead (0: 5 heartbeats)")
+	f.IntVar(&cfg.RepublishTicks, "republish-ticks", 0, "republish objects every N ticks (0: 300)")
+	f.IntVar(&cfg.RequestTicks, "request-ticks", 0, "wait N ticks for an answer before giving up or retrying (0: 20)")
+	f.IntVar(&cfg.Salts, "salts", 0, "roots per object (0: 3); every node of a mesh must use the same")
+	return cmd
+}
