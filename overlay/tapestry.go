@@ -193,13 +193,13 @@ func StartTapestry(ctx context.Context, cfg TapestryConfig) (*Tapestry, error) {
 		Seed: cfg.Seed,
 	})
 	if err != nil {
-		t.closeTransport()
+		t.abort()
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	t.node = n
 	if cfg.Join == "" {
 		if err := n.Bootstrap(); err != nil {
-			t.closeTransport()
+			t.abort()
 			return nil, fmt.Errorf("overlay: %w", err)
 		}
 	}
@@ -408,6 +408,14 @@ func (t *Tapestry) shutdown(leave bool) {
 		t.mux.Handle(transport.ServiceTapestry, nil)
 		t.closeTransport()
 	})
+}
+
+// abort undoes a start that failed before the loop ran: admin calls that
+// came in meanwhile are answered ErrClosed, so closing the transport (which
+// waits for them) cannot hang.
+func (t *Tapestry) abort() {
+	close(t.done)
+	t.closeTransport()
 }
 
 func (t *Tapestry) closeTransport() {
