@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -55,8 +56,20 @@ func run(args []string) error {
 	fs.IntVar(&o.churnNodes, "churn-nodes", 1000, "mesh size of the churn run (0: no churn run)")
 	fs.DurationVar(&o.churnFor, "churn", 10*time.Minute, "simulated time under churn")
 	fs.DurationVar(&o.session, "session", 5*time.Minute, "median session time under churn")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	for _, s := range strings.Split(nodes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))

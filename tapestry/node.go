@@ -522,6 +522,9 @@ func (n *Node) heartbeat() {
 		if n.now-n.lastHeard[e.ID] > uint64(n.cfg.FailureTicks) {
 			n.stats.Failures++
 			n.dropNeighbour(e.ID, nil)
+			// Its objects went with it: pointers to it would only send
+			// locates to a dead holder until they expire.
+			n.ptrs.DeleteServer(e.ID)
 			continue
 		}
 		n.probe(e, true)

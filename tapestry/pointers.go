@@ -77,6 +77,23 @@ func (ps *Pointers) Delete(key, server id.ID) bool {
 	return len(list) != n
 }
 
+// DeleteServer removes every pointer to server (declared dead) and returns
+// how many it removed.
+func (ps *Pointers) DeleteServer(server id.ID) int {
+	removed := 0
+	for k, list := range ps.byKey {
+		n := len(list)
+		list = slices.DeleteFunc(list, func(x Pointer) bool { return x.Server.ID == server })
+		removed += n - len(list)
+		if len(list) == 0 {
+			delete(ps.byKey, k)
+		} else {
+			ps.byKey[k] = list
+		}
+	}
+	return removed
+}
+
 // Holders returns the servers with a live pointer for key at tick now,
 // nearest first, once each, leaving out those in exclude.
 func (ps *Pointers) Holders(key id.ID, now uint64, exclude []id.ID) []Entry {
