@@ -125,9 +125,13 @@ func (m *Mesh) Member(x id.ID) *Member { return m.byID[x] }
 
 // Add creates a node with a random id at a random point; it is up but in
 // no mesh until Bootstrap or Join.
-func (m *Mesh) Add() *Member {
+func (m *Mesh) Add() *Member { return m.AddWithID(id.Random(m.rng)) }
+
+// AddWithID is Add with a chosen id, for scripts that want readable,
+// predictable tables.
+func (m *Mesh) AddWithID(nodeID id.ID) *Member {
 	i := len(m.members)
-	c := tapestry.Config{ID: id.Random(m.rng), Addr: transport.Addr(fmt.Sprintf("n%d", i)), Seed: m.rng.Uint64()}
+	c := tapestry.Config{ID: nodeID, Addr: transport.Addr(fmt.Sprintf("n%d", i)), Seed: m.rng.Uint64()}
 	if m.cfg.Node != nil {
 		m.cfg.Node(&c)
 	}
