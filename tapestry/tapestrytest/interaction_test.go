@@ -534,11 +534,11 @@ func (e *env) cmdCheck(c cmd) string {
 	return fmt.Sprintf("ok: tables consistent, %d routes end at their roots", routes)
 }
 
-// cmdStep hands node N a hand-made message and prints Step's error and
-// what the node sent in answer.
+// cmdStep hands node N a hand-made message, prints Step's error, then
+// runs the network to quiescence like any request.
 //
 //	step N type=T [to=HEX|none] [from=M|none] [origin=M|none] [key=HEX]
-//	       [level=L] [digit=D] [hops=H] [seq=S] [flag=true]
+//	       [level=L] [digit=D] [hops=H] [seq=S] [flag=true] [entries=K]
 func (e *env) cmdStep(c cmd) string {
 	x := e.node(c, 0)
 	msg := tapestry.Message{To: x.Self().ID, Seq: e.uint(c, "seq")}
@@ -575,25 +575,25 @@ func (e *env) cmdStep(c cmd) string {
 	}
 	msg.Level, msg.Digit, msg.Hops = e.int(c, "level"), e.int(c, "digit"), e.int(c, "hops")
 	msg.Flag = c.kv["flag"] == "true"
+	for range e.int(c, "entries") {
+		msg.Entries = append(msg.Entries, msg.From)
+	}
 	before := x.Table().Len()
 	err := x.Step(msg)
-	var b strings.Builder
+	out := "accepted\n"
 	if err != nil {
-		fmt.Fprintf(&b, "error: %s\n", fmtErr(err))
-	} else {
-		b.WriteString("accepted\n")
-	}
-	rd := x.Ready()
-	for _, r := range rd.Messages {
-		fmt.Fprintf(&b, "  sends %s to %s\n", e.fmtMsg(&r), e.name(r.To))
-	}
-	for _, r := range rd.Results {
-		fmt.Fprintf(&b, "  result %s\n", e.fmtResult(r))
+		out = "error: " + fmtErr(err) + "\n"
 	}
 	if after := x.Table().Len(); after != before {
-		fmt.Fprintf(&b, "  table: %d -> %d entries\n", before, after)
+		out += fmt.Sprintf("table of n%d: %d -> %d entries\n", x.Index, before, after)
 	}
-	return b.String()
+	// What the node sent in answer goes out, traced unless trace=(...).
+	e.mesh().Do(x, func(*tapestry.Node) {})
+	var all []string
+	for t := tapestry.MsgType(1); !strings.HasPrefix(t.String(), "MsgType("); t++ {
+		all = append(all, t.String())
+	}
+	return out + e.settle(c, all...)
 }
 
 func msgType(s string) (tapestry.MsgType, bool) {
