@@ -142,9 +142,14 @@ func churnRun(o options) (*churnResult, error) {
 			if !y.Up {
 				delete(joining, y)
 				r.joinFailed++
-			} else if _, ok := y.Take(tapestry.ResultJoined, q); ok {
+			} else if res, ok := y.Take(tapestry.ResultJoined, q); ok {
 				delete(joining, y)
-				r.joins++
+				if res.Err != nil { // its gateway died before answering
+					m.Kill(y)
+					r.joinFailed++
+				} else {
+					r.joins++
+				}
 			}
 		}
 		// Repairs: a live node that does not hold the object yet takes it.
@@ -236,7 +241,7 @@ func churnRun(o options) (*churnResult, error) {
 }
 
 func (r *churnResult) print(w io.Writer) {
-	fmt.Fprintf(w, "tapestry under churn: %d nodes, %v simulated, median session as set; %d crashes, %d joins (%d joiners died first)\n",
+	fmt.Fprintf(w, "tapestry under churn: %d nodes, %v simulated, median session as set; %d crashes, %d joins (%d joins failed or the joiner died first)\n",
 		r.n, r.simulated, r.deaths, r.joins, r.joinFailed)
 	fmt.Fprintf(w, "  locate success      %d/%d (%.3f%%)   target ≥99.9%%; %d abandoned because the client died\n",
 		r.located, r.locates, 100*ratio(r.located, r.locates), r.abandoned)

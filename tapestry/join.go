@@ -13,7 +13,8 @@ import (
 // node sharing the longest prefix with it (they add this node, and hand it
 // the object pointers it is now root for); this node then fills its table
 // level by level with a nearest-neighbour search over their backpointers.
-// A ResultJoined with req follows; the join is retried until it succeeds.
+// A ResultJoined with req follows; a join with no answer is retried, and
+// fails (ErrTimeout, the node is left out) after joinTries attempts.
 func (n *Node) Join(req uint64, gateway transport.Addr) error {
 	if n.state != stateIdle {
 		return fmt.Errorf("tapestry: join: node is %s", n.Status().State)
@@ -26,6 +27,10 @@ func (n *Node) Join(req uint64, gateway transport.Addr) error {
 	n.join.start(n)
 	return nil
 }
+
+// joinTries is how many times a join is sent before it fails; each waits
+// five RequestTicks for the multicast's answer.
+const joinTries = 3
 
 // joinState is the joining node's side of the join.
 type joinState struct {
@@ -152,6 +157,14 @@ func (j *joinState) tick(n *Node) {
 		return
 	}
 	if j.level < 0 {
+		if j.tries >= joinTries {
+			// The gateway, or the root on the way, is gone. The node is
+			// out of every mesh; a caller starts a new one to try again.
+			n.join, n.state = nil, stateLeft
+			n.result(Result{Kind: ResultJoined, Req: j.req, Key: n.self.ID,
+				Err: fmt.Errorf("%w: no answer to %d joins via %s", ErrTimeout, j.tries, j.gateway)})
+			return
+		}
 		j.start(n) // no reply to the join: try again
 		return
 	}
@@ -324,7 +337,7 @@ func (n *Node) leaveStep(m Message) {
 		if p.Server.ID == m.From.ID {
 			continue
 		}
-		n.routeStep(Message{Type: MsgPublish, Key: p.Route, Object: p.Key, Origin: Entry{ID: p.Server.ID, Addr: p.Server.Addr},
+		n.routeStep(Message{Type: MsgHandoff, Key: p.Route, Object: p.Key, Origin: Entry{ID: p.Server.ID, Addr: p.Server.Addr},
 			From: n.self, Dist: p.Server.RTT})
 	}
 }

@@ -63,12 +63,17 @@ const (
 	// MsgBackpointer: the sender now holds the receiver in its table
 	// (Flag) or no longer does.
 	MsgBackpointer
+	// MsgHandoff carries a pointer whose root left toward the new root,
+	// where alone it is stored: the nodes on the way are not on the
+	// server's publish path, and pointers there would outlive an
+	// unpublish.
+	MsgHandoff
 	msgTypeEnd
 )
 
 var msgTypeNames = [...]string{"", "Ping", "Pong", "Join", "Multicast", "MulticastAck", "JoinReply",
 	"GetNeighbors", "Neighbors", "Publish", "PublishAck", "Unpublish", "Locate", "LocateReply",
-	"Route", "RouteReply", "Leave", "Backpointer"}
+	"Route", "RouteReply", "Leave", "Backpointer", "Handoff"}
 
 func (t MsgType) String() string {
 	if t > 0 && t < msgTypeEnd {
@@ -81,7 +86,7 @@ func (t MsgType) String() string {
 // root of their Key.
 func (t MsgType) routed() bool {
 	switch t {
-	case MsgJoin, MsgPublish, MsgUnpublish, MsgLocate, MsgRoute:
+	case MsgJoin, MsgPublish, MsgUnpublish, MsgLocate, MsgRoute, MsgHandoff:
 		return true
 	}
 	return false
@@ -338,7 +343,7 @@ func (m *Message) Validate() error {
 		return fmt.Errorf("%w: %v: %d entries, %d pointers", ErrMalformed, m.Type, len(m.Entries), len(m.Pointers))
 	}
 	switch m.Type {
-	case MsgJoin, MsgMulticast, MsgJoinReply, MsgPublish, MsgUnpublish, MsgLocate, MsgRoute:
+	case MsgJoin, MsgMulticast, MsgJoinReply, MsgPublish, MsgUnpublish, MsgLocate, MsgRoute, MsgHandoff:
 		if m.Origin.Addr == "" || m.Origin.ID == (id.ID{}) {
 			return fmt.Errorf("%w: %v without an origin", ErrMalformed, m.Type)
 		}

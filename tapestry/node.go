@@ -324,7 +324,7 @@ func (n *Node) Step(m Message) error {
 		n.send(m.From, Message{Type: MsgPong, Seq: m.Seq})
 	case MsgPong:
 		n.pong(m)
-	case MsgJoin, MsgPublish, MsgUnpublish, MsgLocate, MsgRoute:
+	case MsgJoin, MsgPublish, MsgUnpublish, MsgLocate, MsgRoute, MsgHandoff:
 		n.routeStep(m)
 	case MsgMulticast:
 		n.multicastStep(m.Origin, m.Level, m.From, m.Seq)
@@ -458,10 +458,10 @@ func (n *Node) forwardPointers(sel func(p *Pointer) bool) {
 		}
 		hop, next, isRoot := n.table.NextHop(p.Route, p.Level)
 		if isRoot {
-			p.Next = id.ID{}
+			p.Next, p.NextAt = id.ID{}, ""
 			return
 		}
-		p.Next = hop.ID
+		p.Next, p.NextAt = hop.ID, hop.Addr
 		n.send(hop, Message{Type: MsgPublish, Key: p.Route, Object: p.Key, Level: next,
 			Origin: Entry{ID: p.Server.ID, Addr: p.Server.Addr}, Dist: p.Server.RTT + hop.RTT})
 	})
@@ -481,9 +481,14 @@ func (n *Node) dropNeighbour(x id.ID, replacements []Entry) {
 	if !was {
 		return
 	}
+	// Replacements take the slot at once, unmeasured (they sort last), so
+	// that what is re-routed below, and pointers handed over with the
+	// leave, go where they will go once the mesh has settled; probes
+	// measure them.
 	for _, e := range replacements {
-		if !n.table.Contains(e.ID) && e.ID != x {
-			n.probe(e, false)
+		if e.ID != x && e.ID != n.self.ID && !n.table.Contains(e.ID) {
+			n.consider(Entry{ID: e.ID, Addr: e.Addr, RTT: unknownRTT})
+			n.probe(e, n.table.Contains(e.ID))
 		}
 	}
 	if len(replacements) == 0 && len(n.table.rows[level][digit]) < n.cfg.SlotSize {
@@ -551,18 +556,23 @@ func (n *Node) heartbeat() {
 }
 
 // maintain asks one neighbour, at a random level in use, for its row there:
-// it fills holes left by concurrent joins and finds nearer nodes.
+// it fills holes left by concurrent joins and failures, and finds nearer
+// nodes. Any neighbour sharing at least that many digits holds the same
+// prefix there, so even a row this node has lost entirely is refilled.
 func (n *Node) maintain() {
 	deep := n.table.Deepest()
 	if deep < 0 {
 		return
 	}
 	l := n.rng.IntN(deep + 1)
-	row := n.table.Row(l)
-	if len(row) == 0 {
+	var ask []Entry
+	for lv := l; lv <= deep; lv++ {
+		ask = append(ask, n.table.Row(lv)...)
+	}
+	if len(ask) == 0 {
 		return
 	}
-	e := row[n.rng.IntN(len(row))]
+	e := ask[n.rng.IntN(len(ask))]
 	n.send(e, Message{Type: MsgGetNeighbors, Level: l, Seq: n.newSeq()})
 }
 
@@ -622,5 +632,20 @@ func sortedKeys[V any](m map[uint64]V) []uint64 {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
+	return keys
+}
+
+// PointersFor returns the object pointers this node holds for key (live or
+// not yet expired), nearest server first: for status pages and tests.
+func (n *Node) PointersFor(key id.ID) []Pointer { return slices.Clone(n.ptrs.byKey[key]) }
+
+// PointerKeys returns the keys this node holds pointers for, in order.
+func (n *Node) PointerKeys() []id.ID {
+	var keys []id.ID
+	n.ptrs.Each(func(p *Pointer) {
+		if len(keys) == 0 || keys[len(keys)-1] != p.Key {
+			keys = append(keys, p.Key)
+		}
+	})
 	return keys
 }

@@ -112,14 +112,23 @@ func (n *Node) routeStep(m Message) {
 			return
 		}
 	case MsgUnpublish:
-		n.ptrs.Delete(m.Object, m.Origin.ID)
+		p, had := n.ptrs.take(m.Object, m.Origin.ID, m.Key)
 		if m.Flag {
 			return // a backup's copy: it goes no further
 		}
+		// Follow the path the publish took, which the pointers recorded:
+		// the route may have changed since, and pointers left on the old
+		// path would outlive the unpublish.
+		if had && !p.Deposit {
+			if p.Next == (id.ID{}) {
+				return // the root
+			}
+			n.forward(m, Entry{ID: p.Next, Addr: p.NextAt}, id.SharedPrefixLen(n.self.ID, p.Next)+1)
+			return
+		}
 	case MsgPublish:
 		if m.Flag { // a copy for a backup neighbour: kept here, not routed on
-			n.ptrs.Put(Pointer{Key: m.Object, Route: m.Key, Server: Entry{ID: m.Origin.ID, Addr: m.Origin.Addr, RTT: m.Dist},
-				Expires: n.expiry(), Deposit: true})
+			n.ptrs.Put(Pointer{Key: m.Object, Route: m.Key, Server: n.serverEntry(m), Expires: n.expiry(), Deposit: true})
 			return
 		}
 	case MsgRoute:
@@ -132,14 +141,20 @@ func (n *Node) routeStep(m Message) {
 	if isRoot || m.Hops >= maxHops-1 {
 		hop = Entry{}
 	}
-	if m.Type == MsgPublish {
-		n.ptrs.Put(Pointer{Key: m.Object, Route: m.Key, Server: Entry{ID: m.Origin.ID, Addr: m.Origin.Addr, RTT: m.Dist},
-			Expires: n.expiry(), Next: hop.ID, Level: m.Level})
+	if m.Type == MsgPublish || m.Type == MsgHandoff && hop.ID == (id.ID{}) {
+		n.ptrs.Put(Pointer{Key: m.Object, Route: m.Key, Server: n.serverEntry(m), Expires: n.expiry(), Next: hop.ID, NextAt: hop.Addr, Level: m.Level})
 	}
 	if hop.ID == (id.ID{}) {
 		n.atRoot(m)
 		return
 	}
+	n.forward(m, hop, next)
+}
+
+// forward sends a routed message on to hop, where next digits are
+// resolved. Publishes and unpublishes also go to the backups of hop's slot
+// (see Config.PublishBackups).
+func (n *Node) forward(m Message, hop Entry, next int) {
 	if n.cfg.PublishBackups && (m.Type == MsgPublish || m.Type == MsgUnpublish) {
 		// The backups of the slot get a copy of the pointer: a nearby
 		// client whose own route goes through one of them meets it there.
@@ -156,6 +171,17 @@ func (n *Node) routeStep(m Message) {
 		m.Dist += hop.RTT
 	}
 	n.send(hop, m)
+}
+
+// serverEntry is a publish's server with the best estimate of its distance
+// from here: the round-trip time measured to it if it is a neighbour, else
+// the sum along the publish path (an upper bound).
+func (n *Node) serverEntry(m Message) Entry {
+	e := Entry{ID: m.Origin.ID, Addr: m.Origin.Addr, RTT: m.Dist}
+	if tb, ok := n.table.Get(e.ID); ok && tb.RTT < e.RTT {
+		e.RTT = tb.RTT
+	}
+	return e
 }
 
 func (n *Node) expiry() uint64 {

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/puddlestore/puddlestore/id"
+	"github.com/puddlestore/puddlestore/transport"
 )
 
 // SaltedKeys returns the k keys under which an object is published: the
@@ -41,6 +42,7 @@ type Pointer struct {
 	Server  Entry
 	Expires uint64 // tick
 	Next    id.ID
+	NextAt  transport.Addr // Next's address, to follow the path after Next left the table
 	Level   int
 	Deposit bool
 }
@@ -75,6 +77,23 @@ func (ps *Pointers) Delete(key, server id.ID) bool {
 		ps.byKey[key] = list
 	}
 	return len(list) != n
+}
+
+// take removes and returns server's pointer for key on route.
+func (ps *Pointers) take(key, server, route id.ID) (Pointer, bool) {
+	list := ps.byKey[key]
+	i := slices.IndexFunc(list, func(x Pointer) bool { return x.Server.ID == server && x.Route == route })
+	if i < 0 {
+		return Pointer{}, false
+	}
+	p := list[i]
+	list = slices.Delete(list, i, i+1)
+	if len(list) == 0 {
+		delete(ps.byKey, key)
+	} else {
+		ps.byKey[key] = list
+	}
+	return p, true
 }
 
 // DeleteServer removes every pointer to server (declared dead) and returns
