@@ -87,6 +87,8 @@ func (c *Config) withDefaults() error {
 var (
 	// ErrWrongNode: a message addressed to another node id.
 	ErrWrongNode = errors.New("tapestry: message for another node")
+	// ErrNotJoined: a routed message reached a node in no mesh.
+	ErrNotJoined = errors.New("tapestry: node has not joined a mesh")
 	// ErrLeft: the node has left the mesh.
 	ErrLeft = errors.New("tapestry: node has left")
 	// ErrNotFound: no root knows a holder of the object.
@@ -325,6 +327,10 @@ func (n *Node) Step(m Message) error {
 	case MsgPong:
 		n.pong(m)
 	case MsgJoin, MsgPublish, MsgUnpublish, MsgLocate, MsgRoute, MsgHandoff:
+		if n.state == stateIdle {
+			// In no mesh, this node would answer as everyone's root.
+			return fmt.Errorf("%w: %v for %s", ErrNotJoined, m.Type, m.Key.Short(8))
+		}
 		n.routeStep(m)
 	case MsgMulticast:
 		n.multicastStep(m.Origin, m.Level, m.From, m.Seq)
@@ -343,6 +349,11 @@ func (n *Node) Step(m Message) error {
 	case MsgBackpointer:
 		if m.Flag {
 			n.addBackpointer(m.From)
+			// A node that holds this one may belong in its table too (it
+			// joined nearby, say): measure it once.
+			if !n.table.Contains(m.From.ID) && n.state == stateJoined {
+				n.probe(m.From, false)
+			}
 		} else {
 			n.back.Remove(m.From.ID)
 			n.forgetIfUnused(m.From.ID)
@@ -462,7 +473,9 @@ func (n *Node) forwardPointers(sel func(p *Pointer) bool) {
 			return
 		}
 		p.Next, p.NextAt = hop.ID, hop.Addr
-		n.send(hop, Message{Type: MsgPublish, Key: p.Route, Object: p.Key, Level: next,
+		// The hop count restarts from the digits resolved so far (the
+		// hops taken to get here are not kept), so the loop guard holds.
+		n.send(hop, Message{Type: MsgPublish, Key: p.Route, Object: p.Key, Level: next, Hops: next,
 			Origin: Entry{ID: p.Server.ID, Addr: p.Server.Addr}, Dist: p.Server.RTT + hop.RTT})
 	})
 }

@@ -441,15 +441,10 @@ func (e *env) cmdStatus(c cmd) string {
 		x.Index, short(s.ID), up, s.State, s.Tick, s.Neighbours, s.Backpointers, s.Pointers, s.Published)
 }
 
-// probeEntry stands for the test when it asks a node about its pointers.
-var probeEntry = tapestry.Entry{ID: id.MustParse(strings.Repeat("e", id.Digits)), Addr: "probe"}
-
 // cmdPointers prints, for every object the script has named (or those
-// given), the servers node N holds live pointers to, nearest first. The
-// core has no accessor for its pointer store, so the test asks the node as
-// a locate would, with a hop count at the limit so that the locate goes
-// no further: the node answers with its holders, or that it has none.
-// Nothing changes in the node but its sent-message counters.
+// given), the pointers node N holds: server, the salted route that left
+// it, where the publish went next (root: here), the estimated round-trip
+// time to the server, and whether it is a backup's copy.
 func (e *env) cmdPointers(c cmd) string {
 	x := e.node(c, 0)
 	objs := e.objs
@@ -459,22 +454,18 @@ func (e *env) cmdPointers(c cmd) string {
 			objs = append(objs, e.object(c, i))
 		}
 	}
-	if x.HasReady() {
-		e.fatalf(c, "n%d has unsent output", x.Index)
-	}
 	var b strings.Builder
 	for _, obj := range objs {
-		err := x.Step(tapestry.Message{Type: tapestry.MsgLocate, From: probeEntry, To: x.Self().ID, Origin: probeEntry,
-			Key: obj, Object: obj, Hops: 4*id.Digits - 1})
-		if err != nil {
-			return fmtErr(err)
-		}
-		rd := x.Ready()
-		if len(rd.Messages) != 1 || len(rd.Results) != 0 || rd.Messages[0].Type != tapestry.MsgLocateReply {
-			e.fatalf(c, "pointer probe of n%d: unexpected output %+v", x.Index, rd)
-		}
-		if r := rd.Messages[0]; r.Flag {
-			fmt.Fprintf(&b, "%s: %s\n", short(obj), e.fmtEntries(r.Entries, true))
+		for _, p := range x.PointersFor(obj) {
+			next := "root"
+			if p.Next != (id.ID{}) {
+				next = "next=" + e.name(p.Next)
+			}
+			if p.Deposit {
+				next = "backup"
+			}
+			fmt.Fprintf(&b, "%s: %s via %s %s rtt=%v\n", short(obj), e.name(p.Server.ID), e.fmtKey(p.Route), next,
+				p.Server.RTT.Round(time.Millisecond))
 		}
 	}
 	if b.Len() == 0 {
