@@ -134,7 +134,7 @@ func (n *Node) routeStep(m Message) {
 	case MsgRoute:
 		m.Entries = append(slices.Clone(m.Entries), n.self)
 	}
-	hop, next, isRoot := n.table.NextHop(m.Key, m.Level)
+	hop, next, isRoot := n.table.NextHopAvoiding(m.Key, m.Level, n.suspect)
 	if m.Type == MsgJoin && !isRoot && hop.ID == m.Origin.ID {
 		isRoot = true // the joiner is already in this table: route as if it were not
 	}
@@ -171,6 +171,18 @@ func (n *Node) forward(m Message, hop Entry, next int) {
 		m.Dist += hop.RTT
 	}
 	n.send(hop, m)
+}
+
+// suspect reports a neighbour that has missed a heartbeat's answer: routes
+// go to another entry of its slot until it answers or is declared dead, so
+// that few messages are lost to a neighbour that died.
+func (n *Node) suspect(x id.ID) bool {
+	hb := n.cfg.HeartbeatTicks
+	if hb <= 0 {
+		return false
+	}
+	last, ok := n.lastHeard[x]
+	return ok && n.now-last > uint64(hb+hb/2+2)
 }
 
 // serverEntry is a publish's server with the best estimate of its distance

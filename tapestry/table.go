@@ -130,6 +130,14 @@ func (t *Table) Len() int {
 // message has resolved on arrival there, or isRoot when this node is the
 // key's root.
 func (t *Table) NextHop(key id.ID, level int) (hop Entry, next int, isRoot bool) {
+	return t.NextHopAvoiding(key, level, nil)
+}
+
+// NextHopAvoiding is NextHop, except that within the chosen slot it passes
+// over entries suspect reports (neighbours gone quiet) while the slot has
+// another. A slot of suspects only is still taken: treating it as empty
+// would change the key's root.
+func (t *Table) NextHopAvoiding(key id.ID, level int, suspect func(id.ID) bool) (hop Entry, next int, isRoot bool) {
 	if level < 0 {
 		panic(fmt.Sprintf("tapestry: NextHop at level %d", level))
 	}
@@ -141,11 +149,31 @@ func (t *Table) NextHop(key id.ID, level int) (hop Entry, next int, isRoot bool)
 				break // this node matches here: resolve the next level locally
 			}
 			if slot := t.rows[level][d]; len(slot) > 0 {
+				if suspect != nil {
+					slot = avoid(slot, suspect)
+				}
 				return t.pick(slot, key, level), level + 1, false
 			}
 		}
 	}
 	return Entry{}, id.Digits, true
+}
+
+// avoid returns slot without its suspects, or slot itself if all are.
+func avoid(slot []Entry, suspect func(id.ID) bool) []Entry {
+	if !slices.ContainsFunc(slot, func(e Entry) bool { return suspect(e.ID) }) {
+		return slot
+	}
+	var ok []Entry
+	for _, e := range slot {
+		if !suspect(e.ID) {
+			ok = append(ok, e)
+		}
+	}
+	if len(ok) == 0 {
+		return slot
+	}
+	return ok
 }
 
 // pick chooses within a slot: the nearest entry, unless a backup no more
