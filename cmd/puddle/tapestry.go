@@ -182,111 +182,82 @@ func rttString(d time.Duration) string {
 	return d.Round(10 * time.Microsecond).String()
 }
 
-func tapestryRouteCmd() *cobra.Command {
+// tapestryKeyCmd is a subcommand that asks one node about one KEY.
+func tapestryKeyCmd(use, short, long string, run func(ctx context.Context, c *overlay.Client, key id.ID) error) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "route --node ADDR KEY",
-		Short: "Trace the route from a node to KEY's root, hop by hop",
+		Use:   use + " --node ADDR KEY",
+		Short: short,
+		Long:  long,
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			key, err := keyArg(cmd, args)
 			if err != nil {
 				return err
 			}
-			return withTapestry(cmd, func(ctx context.Context, c *overlay.Client) error {
-				path, err := c.Route(ctx, key)
-				if err != nil {
-					return err
-				}
-				fmt.Printf("route to %s: %d hops\n", key, len(path)-1)
-				w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "HOP\tID\tADDR\tSHARED\t")
-				for i, p := range path {
-					note := ""
-					if i == len(path)-1 {
-						note = "root"
-					}
-					fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%s\n", i, p.ID, p.Addr, id.SharedPrefixLen(p.ID, key), note)
-				}
-				return w.Flush()
-			})
+			return withTapestry(cmd, func(ctx context.Context, c *overlay.Client) error { return run(ctx, c, key) })
 		},
 	}
 	tapestryClientFlags(cmd, true)
 	return cmd
+}
+
+func tapestryRouteCmd() *cobra.Command {
+	return tapestryKeyCmd("route", "Trace the route from a node to KEY's root, hop by hop", "",
+		func(ctx context.Context, c *overlay.Client, key id.ID) error {
+			path, err := c.Route(ctx, key)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("route to %s: %d hops\n", key, len(path)-1)
+			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "HOP\tID\tADDR\tSHARED\t")
+			for i, p := range path {
+				note := ""
+				if i == len(path)-1 {
+					note = "root"
+				}
+				fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%s\n", i, p.ID, p.Addr, id.SharedPrefixLen(p.ID, key), note)
+			}
+			return w.Flush()
+		})
 }
 
 func tapestryPublishCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "publish --node ADDR KEY",
-		Short: "Make a node announce that it holds KEY; waits for every root's ack",
-		Long: `publish makes the node announce that it holds the object KEY: a pointer is
+	return tapestryKeyCmd("publish", "Make a node announce that it holds KEY; waits for every root's ack",
+		`publish makes the node announce that it holds the object KEY: a pointer is
 left on the way to each of the key's roots, and kept up (republished) by
 the node until it stops or unpublishes. It returns once every root has
 acknowledged; if that times out, the announcement stands and is retried.`,
-		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			key, err := keyArg(cmd, args)
-			if err != nil {
+		func(ctx context.Context, c *overlay.Client, key id.ID) error {
+			if err := c.Publish(ctx, key); err != nil {
 				return err
 			}
-			return withTapestry(cmd, func(ctx context.Context, c *overlay.Client) error {
-				if err := c.Publish(ctx, key); err != nil {
-					return err
-				}
-				fmt.Printf("published %s\n", key)
-				return nil
-			})
-		},
-	}
-	tapestryClientFlags(cmd, true)
-	return cmd
+			fmt.Printf("published %s\n", key)
+			return nil
+		})
 }
 
 func tapestryUnpublishCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "unpublish --node ADDR KEY",
-		Short: "Make a node withdraw its announcement of KEY",
-		Args:  cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			key, err := keyArg(cmd, args)
-			if err != nil {
+	return tapestryKeyCmd("unpublish", "Make a node withdraw its announcement of KEY", "",
+		func(ctx context.Context, c *overlay.Client, key id.ID) error {
+			if err := c.Unpublish(ctx, key); err != nil {
 				return err
 			}
-			return withTapestry(cmd, func(ctx context.Context, c *overlay.Client) error {
-				if err := c.Unpublish(ctx, key); err != nil {
-					return err
-				}
-				fmt.Printf("unpublished %s\n", key)
-				return nil
-			})
-		},
-	}
-	tapestryClientFlags(cmd, true)
-	return cmd
+			fmt.Printf("unpublished %s\n", key)
+			return nil
+		})
 }
 
 func tapestryLocateCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "locate --node ADDR KEY",
-		Short: "Find the nodes that hold KEY, nearest to the asked node first",
-		Args:  cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			key, err := keyArg(cmd, args)
+	return tapestryKeyCmd("locate", "Find the nodes that hold KEY, nearest to the asked node first", "",
+		func(ctx context.Context, c *overlay.Client, key id.ID) error {
+			hs, err := c.Locate(ctx, key)
 			if err != nil {
 				return err
 			}
-			return withTapestry(cmd, func(ctx context.Context, c *overlay.Client) error {
-				hs, err := c.Locate(ctx, key)
-				if err != nil {
-					return err
-				}
-				for _, h := range hs {
-					fmt.Printf("%s %s\n", h.ID, h.Addr)
-				}
-				return nil
-			})
-		},
-	}
-	tapestryClientFlags(cmd, true)
-	return cmd
+			for _, h := range hs {
+				fmt.Printf("%s %s\n", h.ID, h.Addr)
+			}
+			return nil
+		})
 }
