@@ -68,49 +68,48 @@ func (ps *Pointers) Put(p Pointer) {
 // Delete removes server's pointers for key (unpublish), on every route, and
 // reports whether there were any.
 func (ps *Pointers) Delete(key, server id.ID) bool {
+	return ps.drop(key, func(x Pointer) bool { return x.Server.ID == server }) > 0
+}
+
+// drop removes key's pointers that match and returns how many.
+func (ps *Pointers) drop(key id.ID, match func(Pointer) bool) int {
 	list := ps.byKey[key]
 	n := len(list)
-	list = slices.DeleteFunc(list, func(x Pointer) bool { return x.Server.ID == server })
+	list = slices.DeleteFunc(list, match)
 	if len(list) == 0 {
 		delete(ps.byKey, key)
 	} else {
 		ps.byKey[key] = list
 	}
-	return len(list) != n
+	return n - len(list)
+}
+
+// dropAll removes every pointer that matches and returns how many.
+func (ps *Pointers) dropAll(match func(Pointer) bool) int {
+	n := 0
+	for k := range ps.byKey {
+		n += ps.drop(k, match)
+	}
+	return n
 }
 
 // take removes and returns server's pointer for key on route.
 func (ps *Pointers) take(key, server, route id.ID) (Pointer, bool) {
-	list := ps.byKey[key]
-	i := slices.IndexFunc(list, func(x Pointer) bool { return x.Server.ID == server && x.Route == route })
-	if i < 0 {
-		return Pointer{}, false
-	}
-	p := list[i]
-	list = slices.Delete(list, i, i+1)
-	if len(list) == 0 {
-		delete(ps.byKey, key)
-	} else {
-		ps.byKey[key] = list
-	}
-	return p, true
+	var p Pointer
+	n := ps.drop(key, func(x Pointer) bool {
+		if x.Server.ID == server && x.Route == route {
+			p = x
+			return true
+		}
+		return false
+	})
+	return p, n > 0
 }
 
 // DeleteServer removes every pointer to server (declared dead) and returns
 // how many it removed.
 func (ps *Pointers) DeleteServer(server id.ID) int {
-	removed := 0
-	for k, list := range ps.byKey {
-		n := len(list)
-		list = slices.DeleteFunc(list, func(x Pointer) bool { return x.Server.ID == server })
-		removed += n - len(list)
-		if len(list) == 0 {
-			delete(ps.byKey, k)
-		} else {
-			ps.byKey[k] = list
-		}
-	}
-	return removed
+	return ps.dropAll(func(x Pointer) bool { return x.Server.ID == server })
 }
 
 // Holders returns the servers with a live pointer for key at tick now,
@@ -156,18 +155,7 @@ func (ps *Pointers) Each(f func(p *Pointer)) {
 // Expire drops every pointer that has expired by tick now and returns how
 // many it dropped.
 func (ps *Pointers) Expire(now uint64) int {
-	dropped := 0
-	for k, list := range ps.byKey {
-		n := len(list)
-		list = slices.DeleteFunc(list, func(p Pointer) bool { return p.Expires <= now })
-		dropped += n - len(list)
-		if len(list) == 0 {
-			delete(ps.byKey, k)
-		} else {
-			ps.byKey[k] = list
-		}
-	}
-	return dropped
+	return ps.dropAll(func(p Pointer) bool { return p.Expires <= now })
 }
 
 // Len returns the number of pointers held, live or not yet expired.
