@@ -1,6 +1,7 @@
 package wal
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -98,4 +99,43 @@ func (OSFS) SyncDir(dir string) error {
 		err = cerr
 	}
 	return err
+}
+
+// ReadAtFS is an FS that can also open a file for reading at offsets. The
+// WAL does not need it; the block store does, to read one record of a large
+// pack file (and the pack's size) without loading the whole file. It is a
+// separate interface so that existing FS implementations stay valid.
+type ReadAtFS interface {
+	FS
+	// OpenReadAt opens an existing file for reading.
+	OpenReadAt(name string) (ReadAtFile, error)
+}
+
+// ReadAtFile is a file open for reading at offsets. It sees writes made
+// through other handles on the same file, as an os.File does.
+type ReadAtFile interface {
+	io.ReaderAt
+	// Size returns the file's current size in bytes.
+	Size() (int64, error)
+	Close() error
+}
+
+var _ ReadAtFS = OSFS{}
+
+func (OSFS) OpenReadAt(name string) (ReadAtFile, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	return osReadFile{f}, nil
+}
+
+type osReadFile struct{ *os.File }
+
+func (f osReadFile) Size() (int64, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
 }
