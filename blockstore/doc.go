@@ -45,9 +45,10 @@
 // checksum in the middle of a pack is skipped by searching for the next
 // valid header, and logged. A record's data is never trusted from the scan:
 // every Get hashes the bytes it read and returns ErrCorrupt (counted in
-// Stats.VerifyFailures) rather than damaged bytes. A block found damaged is
-// rewritten by the next Put of it, so a repairer fetching a good copy from
-// another replica just puts it.
+// Stats.VerifyFailures) rather than damaged bytes. A block a read found
+// damaged is rewritten by the next Put of it, so a repairer that fetches a
+// good copy from another replica just puts it (a Put of a block held and
+// not known to be damaged is a no-op, as it must be cheap).
 //
 // # Reclaiming space
 //
