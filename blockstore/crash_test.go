@@ -85,7 +85,7 @@ func runCrash(seed uint64) error {
 				return errPowerCut
 			}
 			switch op {
-			case "write", "sync", "create", "syncdir", "truncate":
+			case "write", "sync", "create", "syncdir", "truncate", "remove":
 				if ops.Add(1) == crashAt {
 					cut.Store(true)
 					m.Crash()
@@ -100,8 +100,22 @@ func runCrash(seed uint64) error {
 			wrng := rand.New(rand.NewPCG(seed, uint64(cycle*workers+i)))
 			wg.Go(func() { errs[i] = w.work(d, wrng, i, seed, cycle) })
 		}
+		var compactErr error
+		if rng.IntN(2) == 0 { // compact while the workers run, and maybe crash in it
+			wg.Go(func() {
+				for range 4 {
+					_, err := d.Compact(context.Background(), 0.6)
+					if errors.Is(err, blockstore.ErrCorrupt) {
+						compactErr = err
+					}
+					if err != nil {
+						return
+					}
+				}
+			})
+		}
 		wg.Wait()
-		if err := errors.Join(errs...); err != nil {
+		if err := errors.Join(append(errs, compactErr)...); err != nil {
 			d.Close()
 			return fmt.Errorf("cycle %d: %w", cycle, err)
 		}
