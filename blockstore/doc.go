@@ -43,7 +43,9 @@
 // records at the very end whose data does not hash to their ref (a header
 // that reached the disk without all its data). A header that fails its
 // checksum in the middle of a pack is skipped by searching for the next
-// valid header, and logged. A record's data is never trusted from the scan:
+// valid header, and logged (a block's bytes could contain what looks like a
+// header; indexing such a phantom record is harmless, since its "block"
+// is served only if it hashes to its ref). A record's data is never trusted from the scan:
 // every Get hashes the bytes it read and returns ErrCorrupt (counted in
 // Stats.VerifyFailures) rather than damaged bytes. A block a read found
 // damaged is rewritten by the next Put of it, so a repairer that fetches a
