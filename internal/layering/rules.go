@@ -16,7 +16,7 @@ var Layers = [][]string{
 	{"id", "transport/..."},
 	{"raft/...", "tapestry/...", "chord/..."},
 	{"meta/...", "overlay/...", "blockstore/...", "wal/..."},
-	{"fsys/..."},
+	{"fsys/...", "blocks/..."},
 	{"client/...", "node/..."},
 	{"gateway/..."},
 	{"cmd/..."},
