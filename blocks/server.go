@@ -21,7 +21,7 @@ type ServerConfig struct {
 	// Cache, if set, is also read by Fetch (cached copies are published,
 	// so readers are sent to them), but never reported by Has or
 	// Enumerate: a cached copy is not a replica.
-	Cache blockstore.Store
+	Cache Reader
 	// Transport sends the replies. Required.
 	Transport transport.Transport
 	// MaxConcurrent bounds requests worked on at once (default 32);
@@ -39,6 +39,13 @@ type ServerConfig struct {
 	OnStored func(ref blockstore.Ref)
 	// Logger; nil discards.
 	Logger *slog.Logger
+}
+
+// Reader is the part of a store that Fetch reads; a missing block is
+// blockstore.ErrNotFound.
+type Reader interface {
+	Get(ctx context.Context, ref blockstore.Ref) ([]byte, error)
+	GetRange(ctx context.Context, ref blockstore.Ref, off, n int64) ([]byte, error)
 }
 
 // Server answers block requests from peers out of a blockstore.Store.
@@ -213,7 +220,7 @@ func (s *Server) serve(from transport.Addr, m msg) {
 }
 
 func (s *Server) fetch(ctx context.Context, from transport.Addr, m msg) {
-	read := func(st blockstore.Store) ([]byte, error) {
+	read := func(st Reader) ([]byte, error) {
 		if m.whole {
 			return st.Get(ctx, m.ref)
 		}
