@@ -12,7 +12,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -22,9 +21,9 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"time"
 
+	"github.com/puddlestore/puddlestore/bench/machine"
 	"github.com/puddlestore/puddlestore/blockstore"
 )
 
@@ -48,14 +47,14 @@ func run(dir string, mib, smallMiB int) error {
 		dir = tmp
 	}
 	out := map[string]any{"dir": dir}
-	sha := shaRate()
+	sha := machine.SHA256Rate(time.Second)
 	out["sha256_mib_s"] = round(sha)
-	seqMiB, err := syncWriteRate(dir, 1<<20, 2*time.Second)
+	seqMiB, err := machine.SyncWriteRate(dir, 1<<20, 2*time.Second)
 	if err != nil {
 		return err
 	}
 	out["disk_fsync_write_mib_s"] = round(seqMiB)
-	small, err := syncWriteRate(dir, 4096, 2*time.Second)
+	small, err := machine.SyncWriteRate(dir, 4096, 2*time.Second)
 	if err != nil {
 		return err
 	}
@@ -110,13 +109,7 @@ func makeBlocks(size, n int) []block {
 	rng := rand.New(rand.NewPCG(1, uint64(size)))
 	out := make([]block, n)
 	for i := range out {
-		data := make([]byte, size)
-		for j := 0; j+8 <= size; j += 8 {
-			v := rng.Uint64()
-			for k := range 8 {
-				data[j+k] = byte(v >> (8 * k))
-			}
-		}
+		data := machine.RandomBytes(rng, size)
 		out[i] = block{blockstore.RefOf(data), data}
 	}
 	return out
@@ -183,46 +176,6 @@ func parallel(blocks []block, callers int, fn func(block) error) error {
 		}
 	}
 	return nil
-}
-
-// shaRate is one core's SHA-256 throughput in MiB/s over 1 MiB buffers.
-func shaRate() float64 {
-	buf := make([]byte, 1<<20)
-	n := 0
-	start := time.Now()
-	for time.Since(start) < time.Second {
-		sha256.Sum256(buf)
-		n++
-	}
-	return float64(n) / time.Since(start).Seconds()
-}
-
-// syncWriteRate appends chunk-byte writes to a file in dir, each followed
-// by fdatasync, for d, and returns MiB/s.
-func syncWriteRate(dir string, chunk int, d time.Duration) (float64, error) {
-	path := filepath.Join(dir, "fsync-probe")
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-	if err != nil {
-		return 0, err
-	}
-	defer os.Remove(path)
-	defer f.Close()
-	buf := make([]byte, chunk)
-	for i := range buf {
-		buf[i] = byte(i * 31)
-	}
-	n := 0
-	start := time.Now()
-	for time.Since(start) < d {
-		if _, err := f.Write(buf); err != nil {
-			return 0, err
-		}
-		if err := syscall.Fdatasync(int(f.Fd())); err != nil {
-			return 0, err
-		}
-		n++
-	}
-	return float64(n*chunk) / (1 << 20) / time.Since(start).Seconds(), nil
 }
 
 func round(v float64) float64 { return math.Round(v*10) / 10 }
