@@ -225,6 +225,29 @@ func TestClusterPutGetRepair(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) || pass > 200 {
+			for _, ref := range order {
+				if c.copies(ctx, c.live()[0], ref) >= 3 {
+					continue
+				}
+				for _, x := range c.live() {
+					p, err := x.svc.Placement(ctx, ref)
+					have, _ := x.store.Has(ctx, ref)
+					t.Logf("%s: %s has %v, placement %v %v", ref.String()[:8], x.addr, have, p, err)
+				}
+			}
+			for _, x := range c.live() {
+				hist := map[transport.Addr]int{}
+				for k := range 64 {
+					ps, err := x.ov.Responsible(ctx, id.Hash(fmt.Appendf(nil, "probe %d", k)))
+					if err != nil {
+						hist["err"]++
+					}
+					for _, p := range ps {
+						hist[p.Addr]++
+					}
+				}
+				t.Logf("%s %s: roots %v; status %+v", x.addr, x.ov.Self().ID.Short(6), hist, x.ov.Status())
+			}
 			t.Fatalf("%d blocks still under-replicated after %d passes", short, pass)
 		}
 	}

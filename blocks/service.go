@@ -34,8 +34,15 @@ type Config struct {
 	// WriteQuorum is W, the acks Put waits for (default R, at most R).
 	WriteQuorum int
 	// FillRounds bounds the extra Responsible lookups made when the
-	// overlay names fewer than R distinct nodes for a key (default 2R).
+	// overlay names fewer than R distinct nodes for a key (default 15:
+	// every other first digit; see fillKey).
 	FillRounds int
+	// Peers, if set, lists other known nodes; when the fill rounds still
+	// leave fewer than R holders, the rest are taken from it, nearest to
+	// the key (XOR of ids) first. Default: the neighbours in the
+	// overlay's routing table, if it has one (Table() overlay.RoutingTable,
+	// as overlay.Tapestry does).
+	Peers func() []overlay.Peer
 	// CacheBytes is the budget of the cache of remote blocks read here
 	// (default 64 MiB; negative: no cache).
 	CacheBytes int64
@@ -103,7 +110,10 @@ func New(cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("%w: WriteQuorum %d > Replicas %d", ErrInvalid, cfg.WriteQuorum, cfg.Replicas)
 	}
 	if cfg.FillRounds <= 0 {
-		cfg.FillRounds = 2 * cfg.Replicas
+		cfg.FillRounds = id.Base - 1
+	}
+	if t, ok := cfg.Overlay.(tabled); ok && cfg.Peers == nil {
+		cfg.Peers = func() []overlay.Peer { return tablePeers(t.Table()) }
 	}
 	if cfg.CacheBytes == 0 {
 		cfg.CacheBytes = 64 << 20
@@ -298,6 +308,49 @@ func (s *Service) storeOn(ctx context.Context, p overlay.Peer, ref blockstore.Re
 	return s.cli.Store(ctx, p.Addr, data)
 }
 
+// tabled is an overlay that shows its routing table.
+type tabled interface{ Table() overlay.RoutingTable }
+
+func tablePeers(t overlay.RoutingTable) []overlay.Peer {
+	var out []overlay.Peer
+	for _, sl := range t.Slots {
+		for _, n := range sl.Neighbours {
+			out = append(out, n.Peer)
+		}
+	}
+	return out
+}
+
+// xorCmp orders a and b by their XOR distance to key.
+func xorCmp(key, a, b id.ID) int {
+	for i := range key {
+		x, y := a[i]^key[i], b[i]^key[i]
+		if x != y {
+			if x < y {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}
+
+// fillKey is the key of fill round r (1-based) for key: key with its first
+// digit advanced by r and, from round 16 on, its second digit by r/16.
+// Random derived keys would do poorly: surrogate routing gives a node a
+// share of the key space that depends on which first digits other nodes
+// have, and in a small cluster a node can own 3% of it, so dozens of
+// random keys may miss it. Walking the first digit meets, within 15
+// rounds, the root of every first-digit group present; nodes that share
+// a first digit with another are left to Peers.
+func fillKey(key id.ID, r int) id.ID {
+	k := key.WithDigit(0, (key.Digit(0)+r)%id.Base)
+	if r >= id.Base {
+		k = k.WithDigit(1, (key.Digit(1)+r/id.Base)%id.Base)
+	}
+	return k
+}
+
 // placement returns the nodes that should hold ref, at most R of them:
 // the overlay's responsible nodes for its key, then, while fewer than R
 // distinct nodes, those of derived keys (hash of key and round number),
@@ -318,13 +371,30 @@ func (s *Service) placement(ctx context.Context, ref blockstore.Ref) ([]overlay.
 		return nil, err
 	}
 	add(ps)
-	for round := 1; len(out) < s.cfg.Replicas && round <= s.cfg.FillRounds; round++ {
-		k := id.Hash(append(append(key[:0:0], key[:]...), fmt.Sprintf("blocks fill %d", round)...))
-		ps, err := s.cfg.Overlay.Responsible(ctx, k)
-		if err != nil {
+	// Fill rounds go in concurrent batches but are merged in round order,
+	// so the result is what a sequential search would give.
+	const batch = 4
+	for first := 1; len(out) < s.cfg.Replicas && first <= s.cfg.FillRounds; first += batch {
+		n := min(batch, s.cfg.FillRounds-first+1)
+		found := make([][]overlay.Peer, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			k := fillKey(key, first+i)
+			wg.Go(func() { found[i], errs[i] = s.cfg.Overlay.Responsible(ctx, k) })
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
 			return nil, err
 		}
-		add(ps)
+		for _, ps := range found {
+			add(ps)
+		}
+	}
+	if len(out) < s.cfg.Replicas && s.cfg.Peers != nil {
+		known := append(s.cfg.Peers(), s.self)
+		slices.SortFunc(known, func(a, b overlay.Peer) int { return xorCmp(key, a.ID, b.ID) })
+		add(known)
 	}
 	return out, nil
 }
