@@ -20,6 +20,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -77,6 +78,7 @@ func run() error {
 	flag.IntVar(&o.callers, "callers", 8, "concurrent puts and gets")
 	flag.StringVar(&o.dir, "dir", "", "data directory (default: a new temp dir, removed after)")
 	flag.Uint64Var(&o.seed, "seed", 1, "seed of the block contents")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the puts and gets to this file")
 	flag.Parse()
 	if o.nodes < 1 || o.replicas < 1 || o.replicas > o.nodes || o.mib < 1 || o.blockKiB < 1 || o.callers < 1 {
 		return errors.New("want nodes ≥ 1, 1 ≤ replicas ≤ nodes, and positive mib, block-kib and callers")
@@ -130,6 +132,17 @@ func run() error {
 	// held in memory at once; generation is timed with the puts (it costs
 	// far less than hashing them).
 	block := func(i int) []byte { return machine.RandomBytes(rand.New(rand.NewPCG(seeds[i], 1)), size) }
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	start := time.Now()
 	if err := parallel(count, o.callers, func(i int) error {
 		ref, err := nodes[i%len(nodes)].svc.Put(ctx, block(i))
