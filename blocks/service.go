@@ -39,9 +39,7 @@ type Config struct {
 	FillRounds int
 	// Peers, if set, lists other known nodes; when the fill rounds still
 	// leave fewer than R holders, the rest are taken from it, nearest to
-	// the key (XOR of ids) first. Default: the neighbours in the
-	// overlay's routing table, if it has one (Table() overlay.RoutingTable,
-	// as overlay.Tapestry does).
+	// the key (XOR of ids) first. Default: the overlay's Neighbours.
 	Peers func() []overlay.Peer
 	// CacheBytes is the budget of the cache of remote blocks read here
 	// (default 64 MiB; negative: no cache).
@@ -112,8 +110,14 @@ func New(cfg Config) (*Service, error) {
 	if cfg.FillRounds <= 0 {
 		cfg.FillRounds = id.Base - 1
 	}
-	if t, ok := cfg.Overlay.(tabled); ok && cfg.Peers == nil {
-		cfg.Peers = func() []overlay.Peer { return tablePeers(t.Table()) }
+	if cfg.Peers == nil {
+		ov := cfg.Overlay
+		cfg.Peers = func() []overlay.Peer {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			ps, _ := ov.Neighbours(ctx) // none on error: placement makes do
+			return ps
+		}
 	}
 	if cfg.CacheBytes == 0 {
 		cfg.CacheBytes = 64 << 20
@@ -306,19 +310,6 @@ func (s *Service) storeOn(ctx context.Context, p overlay.Peer, ref blockstore.Re
 		return nil
 	}
 	return s.cli.Store(ctx, p.Addr, data)
-}
-
-// tabled is an overlay that shows its routing table.
-type tabled interface{ Table() overlay.RoutingTable }
-
-func tablePeers(t overlay.RoutingTable) []overlay.Peer {
-	var out []overlay.Peer
-	for _, sl := range t.Slots {
-		for _, n := range sl.Neighbours {
-			out = append(out, n.Peer)
-		}
-	}
-	return out
 }
 
 // xorCmp orders a and b by their XOR distance to key.

@@ -33,6 +33,11 @@ type Overlay interface {
 	// Locate returns nodes that hold key, nearest first, leaving out
 	// those in exclude (found dead by the caller).
 	Locate(ctx context.Context, key id.ID, exclude ...id.ID) ([]Peer, error)
+	// Neighbours returns the nodes this node knows directly (Tapestry:
+	// its routing table; Chord: fingers and successors), each once.
+	// Layers above use them where the overlay names too few nodes, as
+	// the block layer does in small clusters.
+	Neighbours(ctx context.Context) ([]Peer, error)
 	// Close leaves the overlay gracefully and stops the node.
 	Close() error
 }

@@ -186,6 +186,25 @@ func TestMemnetMeshResponsiblePublishLocate(t *testing.T) {
 	if measured == 0 {
 		t.Fatalf("no RTT measured in %+v", tb)
 	}
+	// Neighbours lists the same nodes as the table, each once.
+	ns, err := m.nodes[0].Neighbours(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inTable []Peer
+	for _, s := range tb.Slots {
+		for _, n := range s.Neighbours {
+			inTable = append(inTable, n.Peer)
+		}
+	}
+	if len(ns) != len(inTable) {
+		t.Fatalf("neighbours %v, table %v", ns, inTable)
+	}
+	for _, p := range inTable {
+		if !slices.Contains(ns, p) {
+			t.Fatalf("neighbours %v lack %v", ns, p)
+		}
+	}
 }
 
 // TestMalformedDropped: garbage and messages for another node reach the

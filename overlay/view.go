@@ -1,6 +1,7 @@
 package overlay
 
 import (
+	"context"
 	"time"
 
 	"github.com/puddlestore/puddlestore/id"
@@ -82,4 +83,17 @@ func (t *Tapestry) Status() TapestryStatus {
 	})
 	out.Dropped = t.dropped.Load()
 	return out
+}
+
+// Neighbours returns the nodes in this node's routing table, by level and
+// digit, nearest first within a slot.
+func (t *Tapestry) Neighbours(ctx context.Context) ([]Peer, error) {
+	var out []Peer
+	_, err := t.do(ctx, "neighbours", func(n *tapestry.Node, _ uint64) (bool, error) {
+		for _, e := range n.Table().All() {
+			out = append(out, Peer{ID: e.ID, Addr: e.Addr})
+		}
+		return false, nil
+	})
+	return out, err
 }
