@@ -42,6 +42,10 @@ const (
 	tickInterval   = 2 * time.Millisecond
 )
 
+// errSettleDeadline ends a run that did not settle within settleWithin of
+// the heal.
+var errSettleDeadline = errors.New("not settled within the deadline after healing")
+
 // TestCrashRecovery power-cuts the real driver (node.Raft) over the real wal
 // on a MemFS that loses unsynced writes. Three drivers talk through a
 // real-time memnet with loss, duplication and reordering; clients Put
@@ -173,10 +177,13 @@ func runCrash(t *testing.T, seed uint64) {
 	if err := net.Start(); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), chaosFor+settleWithin)
+	// Clients run until stopNew and then finish the operation they are
+	// in. That, and everything after, get settleWithin counted from the
+	// heal, however long the chaos took on a loaded machine.
+	ctx, cancel := context.WithCancelCause(context.Background())
 	var wg sync.WaitGroup
 	defer func() {
-		cancel()
+		cancel(nil)
 		wg.Wait()
 		for _, n := range h.nodes {
 			if inc := n.current(); inc.r != nil {
@@ -202,6 +209,8 @@ func runCrash(t *testing.T, seed uint64) {
 	net.Heal()
 	h.event("healed")
 	close(stopNew)
+	deadline := time.AfterFunc(settleWithin, func() { cancel(errSettleDeadline) })
+	defer deadline.Stop()
 	wg.Wait()
 	// Last, with no client traffic to follow: cut the leader and a
 	// follower at once. The next leader must still deliver every write the
@@ -510,7 +519,7 @@ func (h *crashHarness) put(ctx context.Context, client, seq uint64, key string, 
 		case <-tick.C:
 		}
 	}
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) { // not when the test gave up on the run
+	if context.Cause(ctx) == errSettleDeadline { // not when the test gave up on the run
 		h.t.Errorf("seed %d: put %s (client %d seq %d) still not acknowledged %v after healing", h.seed, key, client, seq, settleWithin)
 	}
 }
@@ -666,7 +675,7 @@ func (h *crashHarness) finalReads(ctx context.Context) {
 	rng := rand.New(rand.NewPCG(h.seed, 0))
 	for k := range sharedKeys {
 		if _, ok := h.get(ctx, 0, fmt.Sprintf("s%d", k), rng, tick, nil); !ok {
-			h.t.Fatalf("seed %d: final read of s%d failed", h.seed, k)
+			h.t.Fatalf("seed %d: final read of s%d failed: %v", h.seed, k, context.Cause(ctx))
 		}
 	}
 }
