@@ -2,12 +2,17 @@
 // real nodes use.
 //
 // Each Transport listens on one address and serves the Transport service of
-// transport/transportpb. For every peer it sends to, it keeps one long-lived
-// client stream fed by a bounded queue and one goroutine: messages to a peer
-// leave in Send order, a slow or dead peer fills only its own queue (Send then
-// drops and returns transport.ErrQueueFull), and a broken stream is reopened
-// with exponential backoff. Messages in flight on a broken stream are lost,
-// which the protocols above tolerate.
+// transport/transportpb. For every peer it sends to, it keeps two lanes,
+// each a connection with one long-lived client stream fed by a bounded queue
+// and one goroutine: payloads over BulkBytes go on the bulk lane, the rest on
+// the control lane, so a megabyte of block data never delays a heartbeat or
+// an overlay route to the same peer. Within a lane messages leave in Send
+// order; across lanes they may be reordered, as on any network (the
+// protocols above tolerate reordering; memnet reorders too). A slow or dead
+// peer fills only its own queues (Send then drops and returns
+// transport.ErrQueueFull), and a broken stream is reopened with exponential
+// backoff. Messages in flight on a broken stream are lost, which the
+// protocols above tolerate.
 //
 // An optional transport.LatencyModel delays each message on the sending side
 // by the model's delay for that peer. Every peer has its own goroutine, so a

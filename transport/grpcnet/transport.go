@@ -65,8 +65,8 @@ type Transport struct {
 
 	mu struct {
 		sync.Mutex
-		closed bool                     // guarded by mu
-		peers  map[transport.Addr]*peer // guarded by mu
+		closed bool           // guarded by mu
+		peers  map[lane]*peer // guarded by mu
 	}
 }
 
@@ -103,7 +103,7 @@ func Listen(ctx context.Context, cfg Config) (*Transport, error) {
 		t.log = slog.New(slog.DiscardHandler)
 	}
 	t.ctx, t.cancel = context.WithCancel(context.Background())
-	t.mu.peers = make(map[transport.Addr]*peer)
+	t.mu.peers = make(map[lane]*peer)
 	t.srv = grpc.NewServer(
 		grpc.MaxRecvMsgSize(cfg.MaxPayload+envelopeOverhead),
 		grpc.WaitForHandlers(true), // so no handler runs after Close returns
@@ -136,7 +136,7 @@ func (t *Transport) Send(to transport.Addr, svc transport.Service, payload []byt
 	if _, _, err := net.SplitHostPort(string(to)); err != nil {
 		return fmt.Errorf("grpcnet: send to %q: %w", to, transport.ErrBadAddr)
 	}
-	p, err := t.peer(to)
+	p, err := t.peer(lane{to: to, bulk: len(payload) > BulkBytes})
 	if err != nil {
 		return err
 	}
@@ -157,18 +157,30 @@ func (t *Transport) Send(to transport.Addr, svc transport.Service, payload []byt
 	}
 }
 
-// peer returns to's sender, starting it on first use.
-func (t *Transport) peer(to transport.Addr) (*peer, error) {
+// BulkBytes: a message with a larger payload goes to its peer on a second
+// connection, the bulk lane, so that data (block chunks, snapshot chunks,
+// large appends) never queues ahead of control messages (heartbeats,
+// votes, overlay routing) to the same peer.
+const BulkBytes = 64 << 10
+
+// lane is one of the two connections to a peer.
+type lane struct {
+	to   transport.Addr
+	bulk bool
+}
+
+// peer returns the sender for l, starting it on first use.
+func (t *Transport) peer(l lane) (*peer, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.mu.closed {
-		return nil, fmt.Errorf("grpcnet: send to %s: %w", to, transport.ErrClosed)
+		return nil, fmt.Errorf("grpcnet: send to %s: %w", l.to, transport.ErrClosed)
 	}
-	if p := t.mu.peers[to]; p != nil {
+	if p := t.mu.peers[l]; p != nil {
 		return p, nil
 	}
-	p := &peer{t: t, addr: to, queue: make(chan outMsg, t.cfg.QueueSize)}
-	t.mu.peers[to] = p
+	p := &peer{t: t, addr: l.to, queue: make(chan outMsg, t.cfg.QueueSize)}
+	t.mu.peers[l] = p
 	t.wg.Add(1)
 	go func() {
 		defer t.wg.Done()

@@ -222,3 +222,43 @@ func TestLargeMessage(t *testing.T) {
 		t.Fatalf("payload of %d bytes arrived as %d bytes", len(big), len(m.payload))
 	}
 }
+
+// TestBulkLane: large messages go on their own connection, so a small one
+// sent after 64 MiB of them arrives before they have all gone through, and
+// every message arrives.
+func TestBulkLane(t *testing.T) {
+	a := listen(t, "127.0.0.1:0", Config{QueueSize: 256})
+	b := listen(t, "127.0.0.1:0", Config{})
+	big := string(make([]byte, 1<<20))
+	// Open both lanes first, so no dial is timed below.
+	for _, p := range []string{"warm", big} {
+		if err := a.Send(b.Addr(), transport.ServiceBlock, []byte(p)); err != nil {
+			t.Fatal(err)
+		}
+		b.recv(t)
+	}
+	const bulk = 64
+	for range bulk {
+		if err := a.Send(b.Addr(), transport.ServiceBlock, []byte(big)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Send(b.Addr(), transport.ServiceTapestry, []byte("ping")); err != nil {
+		t.Fatal(err)
+	}
+	bigSeen, smallAt := 0, -1
+	for range bulk + 1 {
+		m := b.recv(t)
+		if m.payload == "ping" {
+			smallAt = bigSeen
+		} else if len(m.payload) == len(big) {
+			bigSeen++
+		}
+	}
+	if bigSeen != bulk || smallAt < 0 {
+		t.Fatalf("got %d of %d large messages, small one seen: %v", bigSeen, bulk, smallAt >= 0)
+	}
+	if smallAt == bulk {
+		t.Errorf("the small message waited for all %d MiB of large ones", bulk)
+	}
+}
