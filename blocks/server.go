@@ -121,19 +121,7 @@ func (s *Server) Close() error {
 }
 
 // spawn runs f on a goroutine of its own unless the server is closed.
-func (s *Server) spawn(f func()) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.mu.closed {
-		return false
-	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		f()
-	}()
-	return true
-}
+func (s *Server) spawn(f func()) bool { return goUnlessClosed(&s.mu.Mutex, &s.mu.closed, &s.wg, f) }
 
 // Handle installs on mux the handler for transport.ServiceBlock: requests
 // go to s, responses to c. Either may be nil (their messages are dropped).

@@ -179,15 +179,20 @@ func (s *Service) Close() error {
 }
 
 // spawn runs f on a goroutine that Close waits for, unless closed.
-func (s *Service) spawn(f func()) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.mu.closed {
+func (s *Service) spawn(f func()) bool { return goUnlessClosed(&s.mu.Mutex, &s.mu.closed, &s.wg, f) }
+
+// goUnlessClosed starts f on a goroutine counted by wg, unless *closed;
+// mu guards closed, so a Close that sets it and then waits on wg waits for
+// every goroutine started.
+func goUnlessClosed(mu *sync.Mutex, closed *bool, wg *sync.WaitGroup, f func()) bool {
+	mu.Lock()
+	defer mu.Unlock()
+	if *closed {
 		return false
 	}
-	s.wg.Add(1)
+	wg.Add(1)
 	go func() {
-		defer s.wg.Done()
+		defer wg.Done()
 		f()
 	}()
 	return true
