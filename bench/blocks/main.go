@@ -20,7 +20,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -132,17 +131,11 @@ func run() error {
 	// held in memory at once; generation is timed with the puts (it costs
 	// far less than hashing them).
 	block := func(i int) []byte { return machine.RandomBytes(rand.New(rand.NewPCG(seeds[i], 1)), size) }
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stop, err := machine.StartCPUProfile(*cpuprofile)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	start := time.Now()
 	if err := parallel(count, o.callers, func(i int) error {
 		ref, err := nodes[i%len(nodes)].svc.Put(ctx, block(i))
