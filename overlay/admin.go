@@ -17,15 +17,24 @@ import (
 	"github.com/puddlestore/puddlestore/transport"
 )
 
-// RegisterAdmin serves t's admin service (overlay/overlaypb) on s. A node
-// started with TapestryConfig.Listen does this itself.
-func RegisterAdmin(s grpc.ServiceRegistrar, t *Tapestry) {
-	pb.RegisterOverlayServer(s, &adminServer{t: t})
+// RegisterAdmin serves the admin service (overlay/overlaypb) of the node t
+// returns on s. t returns nil while the node is starting (its port serves
+// before it has joined); calls then fail Unavailable. A node started with
+// TapestryConfig.Listen does this itself.
+func RegisterAdmin(s grpc.ServiceRegistrar, t func() *Tapestry) {
+	pb.RegisterOverlayServer(s, &adminServer{get: t})
 }
 
 type adminServer struct {
 	pb.UnimplementedOverlayServer
-	t *Tapestry
+	get func() *Tapestry
+}
+
+func (s *adminServer) node() (*Tapestry, error) {
+	if t := s.get(); t != nil {
+		return t, nil
+	}
+	return nil, status.Error(codes.Unavailable, ErrUnavailable.Error()+": the node is starting")
 }
 
 // statusErr gives an overlay error its gRPC code, so that the client can
@@ -66,7 +75,11 @@ func pbPeers(ps []Peer) *pb.PeersReply {
 }
 
 func (s *adminServer) Status(context.Context, *pb.StatusRequest) (*pb.StatusReply, error) {
-	st := s.t.Status()
+	t, err := s.node()
+	if err != nil {
+		return nil, err
+	}
+	st := t.Status()
 	return &pb.StatusReply{
 		Self: pbPeer(st.Self, 0), State: st.State, Tick: st.Tick,
 		Neighbours: uint64(st.Neighbours), Backpointers: uint64(st.Backpointers),
@@ -76,7 +89,11 @@ func (s *adminServer) Status(context.Context, *pb.StatusRequest) (*pb.StatusRepl
 }
 
 func (s *adminServer) Table(context.Context, *pb.TableRequest) (*pb.TableReply, error) {
-	tb := s.t.Table()
+	t, err := s.node()
+	if err != nil {
+		return nil, err
+	}
+	tb := t.Table()
 	out := &pb.TableReply{Self: pbPeer(tb.Self, 0), Backpointers: uint64(tb.Backpointers)}
 	for _, sl := range tb.Slots {
 		ps := &pb.Slot{Level: uint32(sl.Level), Digit: uint32(sl.Digit)}
@@ -89,19 +106,23 @@ func (s *adminServer) Table(context.Context, *pb.TableRequest) (*pb.TableReply, 
 }
 
 func (s *adminServer) Route(ctx context.Context, req *pb.KeyRequest) (*pb.PeersReply, error) {
-	return s.peers(ctx, req.GetKey(), s.t.Route)
+	return s.peers(ctx, req.GetKey(), (*Tapestry).Route)
 }
 
 func (s *adminServer) Responsible(ctx context.Context, req *pb.KeyRequest) (*pb.PeersReply, error) {
-	return s.peers(ctx, req.GetKey(), s.t.Responsible)
+	return s.peers(ctx, req.GetKey(), (*Tapestry).Responsible)
 }
 
-func (s *adminServer) peers(ctx context.Context, key []byte, f func(context.Context, id.ID) ([]Peer, error)) (*pb.PeersReply, error) {
+func (s *adminServer) peers(ctx context.Context, key []byte, f func(*Tapestry, context.Context, id.ID) ([]Peer, error)) (*pb.PeersReply, error) {
+	t, err := s.node()
+	if err != nil {
+		return nil, err
+	}
 	k, err := keyOf(key)
 	if err != nil {
 		return nil, err
 	}
-	ps, err := f(ctx, k)
+	ps, err := f(t, ctx, k)
 	if err != nil {
 		return nil, statusErr(err)
 	}
@@ -109,28 +130,40 @@ func (s *adminServer) peers(ctx context.Context, key []byte, f func(context.Cont
 }
 
 func (s *adminServer) Publish(ctx context.Context, req *pb.KeyRequest) (*pb.Empty, error) {
+	t, err := s.node()
+	if err != nil {
+		return nil, err
+	}
 	k, err := keyOf(req.GetKey())
 	if err != nil {
 		return nil, err
 	}
-	if err := s.t.Publish(ctx, k); err != nil {
+	if err := t.Publish(ctx, k); err != nil {
 		return nil, statusErr(err)
 	}
 	return &pb.Empty{}, nil
 }
 
 func (s *adminServer) Unpublish(ctx context.Context, req *pb.KeyRequest) (*pb.Empty, error) {
+	t, err := s.node()
+	if err != nil {
+		return nil, err
+	}
 	k, err := keyOf(req.GetKey())
 	if err != nil {
 		return nil, err
 	}
-	if err := s.t.Unpublish(ctx, k); err != nil {
+	if err := t.Unpublish(ctx, k); err != nil {
 		return nil, statusErr(err)
 	}
 	return &pb.Empty{}, nil
 }
 
 func (s *adminServer) Locate(ctx context.Context, req *pb.LocateRequest) (*pb.PeersReply, error) {
+	t, err := s.node()
+	if err != nil {
+		return nil, err
+	}
 	k, err := keyOf(req.GetKey())
 	if err != nil {
 		return nil, err
@@ -141,7 +174,7 @@ func (s *adminServer) Locate(ctx context.Context, req *pb.LocateRequest) (*pb.Pe
 			return nil, err
 		}
 	}
-	ps, err := s.t.Locate(ctx, k, ex...)
+	ps, err := t.Locate(ctx, k, ex...)
 	if err != nil {
 		return nil, statusErr(err)
 	}
