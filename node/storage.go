@@ -1,0 +1,183 @@
+package node
+
+import (
+	"context"
+	crand "crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+
+	"google.golang.org/grpc"
+
+	"github.com/puddlestore/puddlestore/blocks"
+	"github.com/puddlestore/puddlestore/blockstore"
+	"github.com/puddlestore/puddlestore/id"
+	"github.com/puddlestore/puddlestore/overlay"
+	"github.com/puddlestore/puddlestore/transport"
+	"github.com/puddlestore/puddlestore/transport/grpcnet"
+	"github.com/puddlestore/puddlestore/wal"
+)
+
+// StorageConfig assembles a storage node: a block store on disk, the
+// Tapestry overlay and the block service, all on one gRPC port.
+type StorageConfig struct {
+	// Dir holds the node's block store (Dir/blocks) and its overlay id
+	// (Dir/node-id, made on first start and kept, so that a restarted
+	// node is the same holder of the same blocks).
+	Dir string
+	// Listen is the address to serve on ("host:port"; port 0 picks one).
+	Listen string
+	// Join is the address of any node of the mesh; empty starts a new one.
+	Join transport.Addr
+	// Overlay carries the overlay's tuning (Tick, the tick counts, Salts,
+	// Seed); its ID, Listen, Transport, Mux, Join and Logger are set here.
+	Overlay overlay.TapestryConfig
+	// Blocks carries the block service's tuning (Replicas, WriteQuorum,
+	// RepairInterval, CacheBytes, ...); Store, Overlay, Transport, Mux and
+	// Logger are set here.
+	Blocks blocks.Config
+	// Latency delays outgoing messages (grpcnet.Config); nil adds none.
+	Latency transport.LatencyModel
+	Logger  *slog.Logger
+}
+
+// Storage is a running storage node.
+type Storage struct {
+	tr    *grpcnet.Transport
+	store *blockstore.Disk
+	ov    *overlay.Tapestry
+	svc   *blocks.Service
+}
+
+// StartStorage opens the node's store, serves its port, joins (or starts)
+// the mesh and starts the block service. The port answers from the start;
+// its services answer Unavailable until the node has joined.
+func StartStorage(ctx context.Context, cfg StorageConfig) (_ *Storage, err error) {
+	if cfg.Dir == "" || cfg.Listen == "" {
+		return nil, errors.New("node: storage: Dir and Listen are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	self, err := loadNodeID(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Storage{}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if s.store, err = blockstore.Open(filepath.Join(cfg.Dir, "blocks"), blockstore.Options{Logger: cfg.Logger}); err != nil {
+		return nil, fmt.Errorf("node: storage: %w", err)
+	}
+	var ov atomic.Pointer[overlay.Tapestry]
+	var svc atomic.Pointer[blocks.Service]
+	mux := transport.NewMux()
+	s.tr, err = grpcnet.Listen(ctx, grpcnet.Config{
+		Listen: cfg.Listen, Handler: mux.Deliver, Latency: cfg.Latency, Logger: cfg.Logger,
+		Register: func(g *grpc.Server) {
+			overlay.RegisterAdmin(g, ov.Load)
+			blocks.RegisterAdmin(g, svc.Load)
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("node: storage: %w", err)
+	}
+	oc := cfg.Overlay
+	oc.ID, oc.Listen, oc.Transport, oc.Mux, oc.Join, oc.Logger = self, "", s.tr, mux, cfg.Join, cfg.Logger
+	if s.ov, err = overlay.StartTapestry(ctx, oc); err != nil {
+		return nil, fmt.Errorf("node: storage: %w", err)
+	}
+	ov.Store(s.ov)
+	bc := cfg.Blocks
+	bc.Store, bc.Overlay, bc.Transport, bc.Mux, bc.Logger = s.store, s.ov, s.tr, mux, cfg.Logger
+	if s.svc, err = blocks.New(bc); err != nil {
+		return nil, fmt.Errorf("node: storage: %w", err)
+	}
+	svc.Store(s.svc)
+	return s, nil
+}
+
+// Addr is the node's address.
+func (s *Storage) Addr() transport.Addr { return s.tr.Addr() }
+
+// Overlay is the node's overlay.
+func (s *Storage) Overlay() *overlay.Tapestry { return s.ov }
+
+// Blocks is the node's block service.
+func (s *Storage) Blocks() *blocks.Service { return s.svc }
+
+// Close stops the block service, leaves the mesh gracefully, and closes
+// the port and the store, in that order.
+func (s *Storage) Close() error {
+	var errs []error
+	if s.svc != nil {
+		errs = append(errs, s.svc.Close())
+	}
+	if s.ov != nil {
+		errs = append(errs, s.ov.Close())
+	}
+	if s.tr != nil {
+		errs = append(errs, s.tr.Close())
+	}
+	if s.store != nil {
+		errs = append(errs, s.store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// nodeIDFile keeps a storage node's overlay id across restarts.
+const nodeIDFile = "node-id"
+
+// loadNodeID returns the id kept in dir, making and syncing a random one
+// on first start.
+func loadNodeID(dir string) (id.ID, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return id.ID{}, fmt.Errorf("node: storage: %w", err)
+	}
+	path := filepath.Join(dir, nodeIDFile)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		x, perr := id.Parse(strings.TrimSpace(string(b)))
+		if perr != nil || x == (id.ID{}) {
+			return id.ID{}, fmt.Errorf("node: storage: %s holds no node id (%q): remove it to make a new one", path, b)
+		}
+		return x, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return id.ID{}, fmt.Errorf("node: storage: %w", err)
+	}
+	var x id.ID
+	for x == (id.ID{}) {
+		_, _ = crand.Read(x[:]) // never fails (Go 1.24+)
+	}
+	// Write, sync, rename, sync the directory: a crash leaves either no
+	// id file or a whole one.
+	fs, tmp := wal.OSFS{}, path+".tmp"
+	f, err := fs.Create(tmp)
+	if err == nil {
+		_, err = f.Write([]byte(x.String() + "\n"))
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err == nil {
+		err = fs.Rename(tmp, path)
+	}
+	if err == nil {
+		err = fs.SyncDir(dir)
+	}
+	if err != nil {
+		return x, fmt.Errorf("node: storage: keep node id: %w", err)
+	}
+	return x, nil
+}
