@@ -1,0 +1,156 @@
+// Package meta is PuddleStore's metadata state machine, the state that the
+// metadata Raft group replicates: the namespace of directories and files,
+// every version of every file, leases, client sessions and the registry of
+// cluster members. It is a pure core (DESIGN.md): it imports no os or net,
+// never reads a clock, starts no goroutine, and given the same commands
+// every replica reaches the same state, byte for byte (Snapshot).
+//
+// # Use
+//
+// A client builds a command with the helper of its operation, stamps it
+// with its wall clock and its session, and proposes the encoding; the
+// node's Raft driver applies what commits, in log order, and hands the
+// result back to the proposer:
+//
+//	// client
+//	c := meta.Commit("/docs/a.txt", meta.ExpectVersion(cur), ref, size, 0o644, "alice", 0)
+//	c.Time = time.Now().UnixNano()
+//	c.Client, c.Seq = sessionID, nextSeq() // exactly-once; retry with the same Seq
+//	index, term, err := group.Propose(ctx, c.Encode())
+//
+//	// driver (package node), one goroutine
+//	for _, e := range rd.CommittedEntries {
+//		res, err := st.Apply(e.Index, e.Data) // meta.Result, or an *meta.Error
+//		deliver(e.Index, res, err)
+//	}
+//	// and st.Snapshot() / st.Restore(b) for log compaction
+//
+//	// readers, any goroutine, concurrently with Apply
+//	info, err := st.Stat("/docs/a.txt", meta.Latest)
+//	old, err := st.ReadDir("/docs", yesterday) // the tree as of a time
+//
+// State implements the driver's StateMachine (Apply, Snapshot, Restore);
+// the read methods take a read lock, so they see whole commands only.
+//
+// # Namespace and versions
+//
+// Files and directories are inodes with a stable identity (Info.ID). A
+// directory maps each name to a timeline of what the name pointed to from
+// when; a file is the list of its versions {Number, Ref, Size, Time,
+// Writer, Mode}, numbered from 1. A file's owner is its first writer, its
+// CTime its creation (birth, not POSIX change time), its MTime, size and
+// mode those of its current version.
+//
+// A commit is a compare-and-swap on the file's version, with Expect:
+// MatchAbsent (create), MatchAny (unconditional) or MatchVersion (the
+// current version's number and ref). A lost race is a KindConflict *Error
+// whose Current is the winner's version (nil if the file is absent), so
+// the writer rebases and retries. Commit creates the file when it is
+// absent; the parent must be an existing directory (NotExist, NotDir), and
+// a directory is not a file (IsDir). RestoreVersion commits an old
+// version's ref, size and mode as a new version: history only grows.
+//
+// Mkdir (with Parents: missing parents too, and an existing directory is
+// fine), Remove (a file, an empty directory, or with Recursive a whole
+// tree; never the root) and Rename (files and directories, across
+// directories) are single commands and so atomic. Each checks everything
+// before it changes anything, in a fixed order: arguments (Invalid), the
+// namespace (NotExist, NotDir, IsDir, Exist, NotEmpty), leases (Locked),
+// the expected version (Conflict).
+//
+// Rename moves the inode: a renamed file keeps its identity and its whole
+// history (History of the new path includes versions committed before the
+// rename); a renamed directory takes its entries along, in O(1). The
+// target must not exist (Exist), even for a file onto a file: replacing
+// would silently end another file's timeline, which a versioned store
+// should not do as a side effect; the writer who wants it removes the
+// target first, or commits the content to it. Moving a directory into its
+// own subtree, or a path onto itself, is Invalid. Rename does not check
+// the depth of the moved tree, so an entry can end up beyond MaxPath;
+// such an entry is unreachable by path until moved back up (as on POSIX
+// systems with PATH_MAX).
+//
+// # As-of reads
+//
+// Stat, ReadDir, History and VersionOf take a time (unix nanoseconds;
+// Latest for now) and answer as of then: the tree as of T is a walk from
+// the root in which each name resolves through its timeline at T, and a
+// file's state at T is its last version at or before T. Each step is a
+// binary search (the current state is the last element, checked first).
+// This works because nothing is ever deleted: Remove appends a removal to
+// the name's timeline and leaves the inode (and, for a directory,
+// everything under it) as it was; Rename appends a removal at the old name
+// and a link at the new one, at the same time. Every version is kept until
+// a retention rule drops it; retention is out of scope here, and would
+// drop versions and timeline events older than a horizon, with as-of reads
+// before it refused.
+//
+// A read as of T is stable once the state has applied a command at or
+// after T (Applied): before that, commands still to come may carry times
+// at or before T.
+//
+// # Time
+//
+// The state machine never reads a clock: every command carries its
+// proposer's wall time, and the command's effective time is
+// t = max(Command.Time, now+1ns), where now is the effective time of the
+// last executed command. Effective times thus increase strictly along the
+// log, whatever the proposers' clocks say: a slow clock is pushed forward,
+// a fast one pushes later commands after it (so a proposer far in the
+// future would stamp every later command a nanosecond apart; the proposing
+// node should refuse to stamp such times). Every event of a timeline and
+// every version has a distinct time, and as-of reads always see whole
+// commands. Lease expiry is judged against t. Failed commands advance now
+// too; malformed ones and retries answered from the session table do not.
+//
+// # Leases
+//
+// Lock takes a lease on a path (which need not exist) for a TTL from the
+// command's time, and returns a fencing token; tokens increase across the
+// whole state machine. The holder renews by locking again (same token).
+// While a lease is live, commits to its path need its token, and Remove
+// and Rename of the path or a directory above it need it too; a token that
+// is no longer a live lease's is refused as well, so a writer whose lease
+// lapsed cannot commit as if it still held it. The error is KindLocked
+// (DESIGN.md's wire kinds would carry it as Permission if they gain no
+// Locked). See Lease.
+//
+// # Sessions
+//
+// A command with a Client and Seq is exactly-once: a retry of the last
+// command of a client returns its first outcome, result or error, without
+// executing it again; an older one is Invalid (stale). The table is
+// bounded by Config.MaxSessions, the least recently active client going
+// first (session.go), as in node.KV.
+//
+// # Membership
+//
+// SetNode and RemoveNode keep a registry of cluster members (id, address,
+// roles), which Nodes lists: how a client finds nodes.
+//
+// # Encoding
+//
+// Commands and snapshots share one hand-written binary codec (codec.go,
+// snapshot.go): a version byte, minimal uvarints, length-prefixed strings,
+// fixed field order. Decoders are strict (truncation, trailing bytes,
+// non-minimal varints, unknown values and counts larger than the input
+// are refused before anything is allocated for them) and canonical:
+// whatever decodes re-encodes to the same bytes. A malformed command is a
+// KindInvalid result, never a panic. A snapshot is written in sorted order
+// so that equal states give equal bytes, and Restore checks the
+// invariants the operations rely on.
+//
+// # Memory
+//
+// TestMemoryPerFile measures about 280 bytes of heap for a file with one
+// version and a short name, and 80 bytes for each further version (the
+// 32-byte ref is most of it); a directory entry's removal or rename adds
+// 24. Names of owners and writers are interned.
+//
+// # Not done
+//
+// Retention (above); permissions and ACLs (Mode and Owner are stored, not
+// enforced); a cheap snapshot view for snapshotting off the driver's loop
+// (node.ViewSnapshotter): Snapshot encodes under the read lock, which
+// holds Apply back for as long as it takes.
+package meta
