@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/puddlestore/puddlestore/blockstore"
@@ -58,8 +59,41 @@ func (s *Service) GetRange(ctx context.Context, ref blockstore.Ref, off, n int64
 }
 
 // fetchRemote reads ref from other nodes and, with cache, caches and
-// publishes it.
+// publishes it. While no holder can be reached (not: every holder asked
+// says it lacks the block), it tries again with backoff for up to
+// ReadRetry.
 func (s *Service) fetchRemote(ctx context.Context, ref blockstore.Ref, cache bool) ([]byte, error) {
+	var until time.Time
+	wait := 100 * time.Millisecond
+	for {
+		data, err := s.fetchOnce(ctx, ref, cache)
+		if err == nil || !errors.Is(err, ErrUnavailable) || s.cfg.ReadRetry < 0 || ctx.Err() != nil {
+			return data, err
+		}
+		if until.IsZero() {
+			until = time.Now().Add(s.cfg.ReadRetry)
+		}
+		if time.Now().Add(wait).After(until) {
+			return nil, err
+		}
+		s.log.Debug("no holder reachable; retrying", "ref", ref.String()[:12], "in", wait, "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-s.base.Done():
+			t.Stop()
+			return nil, err
+		}
+		wait = min(2*wait, time.Second)
+	}
+}
+
+// fetchOnce is one attempt of fetchRemote: the located holders, then the
+// placement.
+func (s *Service) fetchOnce(ctx context.Context, ref blockstore.Ref, cache bool) ([]byte, error) {
 	key := keyOf(ref)
 	tried := []id.ID{s.self.ID}
 	var errs []error
@@ -107,22 +141,33 @@ func (s *Service) fetchRemote(ctx context.Context, ref blockstore.Ref, cache boo
 // every attempt said so (or there was no one to ask), else ErrUnavailable
 // or ErrCorrupt, wrapping them all.
 func summarize(errs []error) error {
-	if len(errs) == 0 {
-		return fmt.Errorf("%w: no holder known", ErrNotFound)
-	}
-	all := errors.Join(errs...)
 	notFound := true
 	for _, e := range errs {
 		notFound = notFound && (errors.Is(e, ErrNotFound) || errors.Is(e, overlay.ErrNotFound))
 	}
+	all := attempts(errs)
 	switch {
 	case notFound:
-		return fmt.Errorf("%w: %w", ErrNotFound, all)
+		// Which nodes lacked it is noise to the reader of the error.
+		return fmt.Errorf("%w: no node asked has it", ErrNotFound)
 	case errors.Is(all, ErrCorrupt) && !errors.Is(all, ErrUnavailable):
 		return fmt.Errorf("%w: %w", ErrCorrupt, all)
 	}
 	return fmt.Errorf("%w: %w", ErrUnavailable, all)
 }
+
+// attempts is the errors of several attempts, on one line.
+type attempts []error
+
+func (a attempts) Error() string {
+	msgs := make([]string, len(a))
+	for i, e := range a {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+func (a attempts) Unwrap() []error { return a }
 
 type fetchResult struct {
 	data []byte

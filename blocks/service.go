@@ -49,6 +49,11 @@ type Config struct {
 	HedgeDelay time.Duration
 	// AttemptTimeout bounds one request to one peer (default 5s).
 	AttemptTimeout time.Duration
+	// ReadRetry is how long Get keeps trying when no holder could be
+	// reached (default 15s; negative: no retry). Right after nodes die,
+	// overlay routes through them are lost until the failure is detected
+	// and routed around; a read waits that out rather than failing.
+	ReadRetry time.Duration
 	// RepairInterval is the period of the repair pass run by the
 	// Service's goroutine (default 1 minute; negative: none, call Repair).
 	RepairInterval time.Duration
@@ -124,6 +129,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.HedgeDelay <= 0 {
 		cfg.HedgeDelay = 50 * time.Millisecond
+	}
+	if cfg.ReadRetry == 0 {
+		cfg.ReadRetry = 15 * time.Second
 	}
 	if cfg.AttemptTimeout <= 0 {
 		cfg.AttemptTimeout = 5 * time.Second
