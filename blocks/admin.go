@@ -48,6 +48,10 @@ var codeOf = []struct {
 	{ErrCorrupt, codes.DataLoss},
 	{ErrInvalid, codes.InvalidArgument},
 	{ErrUnavailable, codes.Unavailable},
+	// The local store's, which the Service passes on as they are.
+	{blockstore.ErrNotFound, codes.NotFound},
+	{blockstore.ErrCorrupt, codes.DataLoss},
+	{blockstore.ErrInvalid, codes.InvalidArgument},
 }
 
 func statusErr(err error) error {
@@ -227,6 +231,9 @@ func Dial(addr string) (*Remote, error) {
 // Close closes the connection.
 func (r *Remote) Close() error { return r.conn.Close() }
 
+// Addr is the node's address.
+func (r *Remote) Addr() string { return r.addr }
+
 // remoteError is an error a node reported: its message, with the
 // package's sentinel for errors.Is.
 type remoteError struct {
@@ -252,13 +259,14 @@ func (r *Remote) err(err error) error {
 	for _, c := range codeOf {
 		if st.Code() == c.code {
 			kind = c.err
+			break
 		}
 	}
 	if kind == nil {
 		return fmt.Errorf("blocks: node %s: %s (%v)", r.addr, st.Message(), st.Code())
 	}
 	msg := st.Message()
-	if !strings.HasPrefix(msg, "blocks: ") {
+	if !strings.HasPrefix(msg, "blocks: ") && !strings.HasPrefix(msg, "blockstore: ") {
 		msg = kind.Error() + ": " + msg // an error of gRPC's own, not the node's
 	}
 	return &remoteError{msg: "node " + r.addr + ": " + msg, kind: kind}

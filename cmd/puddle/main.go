@@ -36,7 +36,7 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().String("log-level", "warn", "log level: debug, info, warn, error")
-	root.AddCommand(devCmd(), nodeCmd(), kvCmd(), memberCmd(), statusCmd(), tapestryCmd())
+	root.AddCommand(devCmd(), nodeCmd(), kvCmd(), memberCmd(), statusCmd(), tapestryCmd(), blocksCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "puddle:", err)
 		os.Exit(exitCode(err))
@@ -49,7 +49,8 @@ func exitCode(err error) int {
 		return exitNotFound
 	case errors.Is(err, kvclient.ErrUnavailable):
 		return exitUnavailable
-	case errors.Is(err, errUsage), strings.Contains(err.Error(), "unknown command"), strings.Contains(err.Error(), "flag"):
+	case errors.Is(err, errUsage), strings.Contains(err.Error(), "unknown command"), strings.Contains(err.Error(), "flag"),
+		strings.Contains(err.Error(), "arg(s)"): // cobra's argument count checks
 		return exitUsage
 	}
 	return exitFailure

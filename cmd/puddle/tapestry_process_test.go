@@ -41,6 +41,14 @@ func startTapNode(t *testing.T, bin string, join transport.Addr) *tapNode {
 	if join != "" {
 		args = append(args, "--join", string(join))
 	}
+	return startNodeProcess(t, bin, "tapestry", args...)
+}
+
+// startNodeProcess starts `puddle args...`, a node command that prints
+// "KIND node ID at ADDR: ..." once it is part of the mesh, and waits
+// (bounded) for that line.
+func startNodeProcess(t *testing.T, bin, kind string, args ...string) *tapNode {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
@@ -67,9 +75,9 @@ func startTapNode(t *testing.T, bin string, join transport.Addr) *tapNode {
 	}()
 	select {
 	case line := <-lines:
-		// "tapestry node ID at ADDR: ..."
+		// "KIND node ID at ADDR: ..."
 		f := strings.Fields(line)
-		if len(f) < 5 || f[0] != "tapestry" || f[3] != "at" {
+		if len(f) < 5 || f[0] != kind || f[1] != "node" || f[3] != "at" {
 			t.Fatalf("unexpected first line %q", line)
 		}
 		x, err := id.Parse(f[2])

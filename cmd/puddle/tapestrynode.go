@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/puddlestore/puddlestore/id"
 	"github.com/puddlestore/puddlestore/overlay"
@@ -54,8 +55,8 @@ SIGTERM. Timeouts are counted in ticks of --tick.`,
 				}
 				cfg.ID = x
 			}
-			if cfg.Tick < 0 || cfg.HeartbeatTicks < 0 || cfg.FailureTicks < 0 || cfg.RepublishTicks < 0 || cfg.RequestTicks < 0 || cfg.Salts < 0 {
-				return fmt.Errorf("%w: --tick and the tick counts must not be negative", errUsage)
+			if err := checkOverlayFlags(cfg); err != nil {
+				return err
 			}
 			cfg.Listen, cfg.Join, cfg.Logger = listen, transport.Addr(join), logger(cmd)
 
@@ -81,11 +82,24 @@ SIGTERM. Timeouts are counted in ticks of --tick.`,
 	f.StringVar(&join, "join", "", "address of any node of the mesh to join (default: start a new mesh)")
 	f.StringVar(&idHex, "id", "", "node id, 40 hex digits (default random)")
 	f.DurationVar(&joinTimeout, "join-timeout", 30*time.Second, "give up joining after this long")
-	f.DurationVar(&cfg.Tick, "tick", 100*time.Millisecond, "length of one tick")
+	overlayFlags(f, &cfg)
+	return cmd
+}
+
+// overlayFlags adds the flags that tune a node's overlay.
+func overlayFlags(f *pflag.FlagSet, cfg *overlay.TapestryConfig) {
+	f.DurationVar(&cfg.Tick, "tick", 100*time.Millisecond, "length of one overlay tick")
 	f.IntVar(&cfg.HeartbeatTicks, "heartbeat-ticks", 0, "ping neighbours every N ticks (0: 10)")
 	f.IntVar(&cfg.FailureTicks, "failure-ticks", 0, "a neighbour silent for N ticks is dead (0: 5 heartbeats)")
 	f.IntVar(&cfg.RepublishTicks, "republish-ticks", 0, "republish objects every N ticks (0: 300)")
 	f.IntVar(&cfg.RequestTicks, "request-ticks", 0, "wait N ticks for an answer before giving up or retrying (0: 20)")
 	f.IntVar(&cfg.Salts, "salts", 0, "roots per object (0: 3); every node of a mesh must use the same")
-	return cmd
+}
+
+// checkOverlayFlags refuses negative tick counts.
+func checkOverlayFlags(cfg overlay.TapestryConfig) error {
+	if cfg.Tick < 0 || cfg.HeartbeatTicks < 0 || cfg.FailureTicks < 0 || cfg.RepublishTicks < 0 || cfg.RequestTicks < 0 || cfg.Salts < 0 {
+		return fmt.Errorf("%w: --tick and the tick counts must not be negative", errUsage)
+	}
+	return nil
 }

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/puddlestore/puddlestore/node"
+	"github.com/puddlestore/puddlestore/transport"
+)
+
+func blocksNodeCmd() *cobra.Command {
+	var (
+		cfg         node.StorageConfig
+		join        string
+		joinTimeout time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "node --data DIR --listen ADDR [--join ADDR]",
+		Short: "Run one storage node (block store, Tapestry, block service) until interrupted",
+		Long: `node runs one storage node: a block store in DIR, a Tapestry overlay node
+and the block service, all on --listen. The first node starts a new mesh;
+the others join it through any of its nodes:
+
+  puddle blocks node --data d1 --listen 127.0.0.1:7401
+  puddle blocks node --data d2 --listen 127.0.0.1:7402 --join 127.0.0.1:7401
+
+Every block is kept on --replicas nodes, the ones the overlay names for
+its key; a put is acknowledged once --write-quorum of them hold it
+durably. Each node runs a repair pass every --repair-interval: it
+re-verifies its blocks, copies those whose holders are gone to their new
+holders, and republishes. The node keeps its overlay id in DIR, so a
+restarted node holds the same blocks. It prints its id and address once
+it is part of the mesh, and leaves gracefully on SIGINT or SIGTERM.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfg.Dir == "" || cfg.Listen == "" {
+				return fmt.Errorf("%w: --data and --listen are required", errUsage)
+			}
+			if err := checkHostPort(cfg.Listen, "--listen"); err != nil {
+				return err
+			}
+			if join != "" {
+				if err := checkHostPort(join, "--join"); err != nil {
+					return err
+				}
+			}
+			if err := checkOverlayFlags(cfg.Overlay); err != nil {
+				return err
+			}
+			b := cfg.Blocks
+			if b.Replicas < 1 || b.WriteQuorum < 0 || b.WriteQuorum > b.Replicas {
+				return fmt.Errorf("%w: want --replicas >= 1 and 0 <= --write-quorum <= --replicas", errUsage)
+			}
+			if b.RepairInterval == 0 {
+				return fmt.Errorf("%w: --repair-interval must not be 0 (negative: never)", errUsage)
+			}
+			cfg.Join, cfg.Logger = transport.Addr(join), logger(cmd)
+
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			startCtx, cancel := context.WithTimeout(ctx, joinTimeout)
+			defer cancel()
+			n, err := node.StartStorage(startCtx, cfg)
+			if err != nil {
+				return tapestryErr(err)
+			}
+			how := "started a new mesh"
+			if join != "" {
+				how = "joined via " + join
+			}
+			self := n.Overlay().Self()
+			fmt.Printf("storage node %s at %s: %s, R=%d\n", self.ID, self.Addr, how, cfg.Blocks.Replicas)
+			<-ctx.Done()
+			return n.Close()
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Dir, "data", "", "data directory (blocks and the node's id)")
+	f.StringVar(&cfg.Listen, "listen", "", "address to serve on (host:port)")
+	f.StringVar(&join, "join", "", "address of any node of the mesh to join (default: start a new mesh)")
+	f.DurationVar(&joinTimeout, "join-timeout", 30*time.Second, "give up joining after this long")
+	f.IntVar(&cfg.Blocks.Replicas, "replicas", 3, "copies of every block (R)")
+	f.IntVar(&cfg.Blocks.WriteQuorum, "write-quorum", 0, "copies durable before a put is acknowledged (W; 0: R)")
+	f.DurationVar(&cfg.Blocks.RepairInterval, "repair-interval", time.Minute, "time between repair passes (negative: none)")
+	f.Int64Var(&cfg.Blocks.CacheBytes, "cache-bytes", 64<<20, "budget of the cache of blocks read from other nodes (negative: none)")
+	overlayFlags(f, &cfg.Overlay)
+	return cmd
+}
