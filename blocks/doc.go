@@ -84,6 +84,22 @@
 // local copy that fails verification is counted and the read is served
 // remotely; reads never write to the durable store, the scrub repairs it.
 //
+// When no holder can be reached at all (right after holders die, routes
+// through them are lost until the overlay detects the failure), Get
+// tries again with backoff for up to ReadRetry (15s); a NotFound or
+// Corrupt answer from every holder asked is returned at once.
+//
+// # Client service (admin.go, blockspb)
+//
+// Clients and the CLI reach a node's Service over gRPC (blocks/blockspb,
+// served on the node's transport port): Put streams the block in pieces
+// and returns its ref once W holders have it; Get streams it back (whole
+// or a range) and Remote re-verifies whole blocks; Where reports the
+// placement and the located holders with whether each holds the block;
+// Status and Repair. Errors keep their kind across the wire (NotFound,
+// Corrupt as DATA_LOSS, Invalid, Unavailable). node.StartStorage
+// assembles a storage node from a disk store, Tapestry and the Service.
+//
 // # Repair (repair.go)
 //
 // Repair is one pass over the blocks held durably, run every
