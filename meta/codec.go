@@ -91,7 +91,7 @@ func DecodeCommand(b []byte) (Command, error) {
 	d.version()
 	c.Op = Op(d.byte("op"))
 	if d.err == nil && (c.Op == 0 || c.Op >= opEnd) {
-		d.fail("unknown op %d", c.Op)
+		d.failAt(d.off-1, "unknown op %d", c.Op)
 	}
 	c.Time = d.varint("time")
 	c.Client = d.uvarint("client")
@@ -176,10 +176,15 @@ type decoder struct {
 	err  error
 }
 
-func (d *decoder) fail(format string, args ...any) {
+// fail records an error at the current offset.
+func (d *decoder) fail(format string, args ...any) { d.failAt(d.off, format, args...) }
+
+// failAt records an error at offset off: a byte's offset once it has been
+// read and found wrong.
+func (d *decoder) failAt(off int, format string, args ...any) {
 	if d.err == nil {
 		d.err = &Error{Op: "decode", Kind: KindInvalid,
-			Msg: fmt.Sprintf("malformed %s at offset %d: ", d.what, d.off) + fmt.Sprintf(format, args...)}
+			Msg: fmt.Sprintf("malformed %s at offset %d: ", d.what, off) + fmt.Sprintf(format, args...)}
 	}
 }
 
@@ -187,7 +192,7 @@ func (d *decoder) remaining() int { return len(d.b) - d.off }
 
 func (d *decoder) version() {
 	if v := d.byte("version"); d.err == nil && v != codecVersion {
-		d.fail("unknown version %d", v)
+		d.failAt(d.off-1, "unknown version %d", v)
 	}
 }
 
@@ -211,7 +216,7 @@ func (d *decoder) bool(field string) bool {
 	case 1:
 		return true
 	default:
-		d.fail("%s: bad boolean %d", field, v)
+		d.failAt(d.off-1, "%s: bad boolean %d", field, v)
 		return false
 	}
 }
@@ -297,7 +302,7 @@ func (d *decoder) expect() Expect {
 	switch {
 	case d.err != nil:
 	case e.Match >= matchEnd:
-		d.fail("expect: unknown match %d", e.Match)
+		d.failAt(d.off-1, "expect: unknown match %d", e.Match)
 	case e.Match == MatchVersion:
 		e.Number = d.uvarint("expect number")
 		e.Ref = d.ref("expect ref")

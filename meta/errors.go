@@ -3,6 +3,7 @@ package meta
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Kind classifies an error so that it survives the wire: a gRPC layer
@@ -85,11 +86,8 @@ type Error struct {
 
 func (e *Error) Error() string {
 	s := "meta: "
-	if e.Op != "" {
-		s += e.Op + " "
-	}
-	if e.Path != "" {
-		s += e.Path + ": "
+	if e.Op != "" || e.Path != "" {
+		s += strings.TrimSpace(e.Op+" "+e.Path) + ": "
 	}
 	if e.Kind.valid() {
 		s += kinds[e.Kind].err.Error()[len("meta: "):]

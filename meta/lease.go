@@ -42,7 +42,7 @@ func (s *State) lockLocked(c Command, t int64) (Lease, error) {
 	if c.Owner == "" {
 		return Lease{}, errf(KindInvalid, p, "a lease needs an owner")
 	}
-	if err := checkPrincipal(c.Owner); err != nil {
+	if err := checkPrincipal(p, c.Owner); err != nil {
 		return Lease{}, err
 	}
 	if c.TTL <= 0 || int64(c.TTL) >= Latest-t {

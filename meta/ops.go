@@ -16,10 +16,10 @@ func (s *State) mkdirLocked(c Command, t int64) error {
 	if err != nil {
 		return err
 	}
-	if err := checkMode(c.Mode); err != nil {
+	if err := checkMode(p, c.Mode); err != nil {
 		return err
 	}
-	if err := checkPrincipal(c.Owner); err != nil {
+	if err := checkPrincipal(p, c.Owner); err != nil {
 		return err
 	}
 	if p == "/" {
@@ -135,10 +135,10 @@ func (s *State) commitLocked(c Command, t int64) (Version, error) {
 	if c.Ref.IsZero() {
 		return Version{}, errf(KindInvalid, p, "zero ref")
 	}
-	if err := checkMode(c.Mode); err != nil {
+	if err := checkMode(p, c.Mode); err != nil {
 		return Version{}, err
 	}
-	if err := checkPrincipal(c.Owner); err != nil {
+	if err := checkPrincipal(p, c.Owner); err != nil {
 		return Version{}, err
 	}
 	if p == "/" {
@@ -177,7 +177,7 @@ func (s *State) restoreLocked(c Command, t int64) (Version, error) {
 	if c.Version == 0 {
 		return Version{}, errf(KindInvalid, p, "versions are numbered from 1")
 	}
-	if err := checkPrincipal(c.Owner); err != nil {
+	if err := checkPrincipal(p, c.Owner); err != nil {
 		return Version{}, err
 	}
 	if p == "/" {

@@ -111,7 +111,7 @@ func (d *decoder) inode(r *restored, n *inode) {
 	case kind == 1:
 		dr := &dir{owner: d.string("owner"), mode: d.uint32("mode"), ctime: d.varint("ctime"), kids: map[string][]link{}}
 		n.dir = dr
-		if d.err == nil && (len(dr.owner) > MaxName || checkMode(dr.mode) != nil ||
+		if d.err == nil && (len(dr.owner) > MaxName || checkMode("", dr.mode) != nil ||
 			n.id == 1 && dr.ctime != 0 || n.id > 1 && (dr.ctime < 1 || dr.ctime > r.now)) {
 			d.fail("directory %d: bad owner, mode or time", n.id)
 		}
@@ -157,7 +157,7 @@ func (d *decoder) inode(r *restored, n *inode) {
 // version1 decodes a version without its number.
 func (d *decoder) version1() Version {
 	v := Version{Ref: d.ref("ref"), Size: d.uvarint("size"), Time: d.varint("time"), Writer: d.string("writer"), Mode: d.uint32("mode")}
-	if d.err == nil && (v.Ref.IsZero() || len(v.Writer) > MaxName || checkMode(v.Mode) != nil) {
+	if d.err == nil && (v.Ref.IsZero() || len(v.Writer) > MaxName || checkMode("", v.Mode) != nil) {
 		d.fail("version: zero ref, bad writer or mode")
 	}
 	return v

@@ -167,17 +167,17 @@ func (s *State) internLocked(str string) string {
 }
 
 // checkPrincipal validates an owner, writer or lease holder name.
-func checkPrincipal(name string) error {
+func checkPrincipal(p, name string) error {
 	if len(name) > MaxName {
-		return errf(KindInvalid, "", "name of owner or writer longer than %d bytes", MaxName)
+		return errf(KindInvalid, p, "name of owner or writer longer than %d bytes", MaxName)
 	}
 	return nil
 }
 
 // checkMode validates permission bits.
-func checkMode(mode uint32) error {
+func checkMode(p string, mode uint32) error {
 	if mode&^0o777 != 0 {
-		return errf(KindInvalid, "", "mode %#o has bits beyond 0o777", mode)
+		return errf(KindInvalid, p, "mode %#o has bits beyond 0o777", mode)
 	}
 	return nil
 }

@@ -1,0 +1,316 @@
+package meta
+
+import (
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestScripts runs the scripts in testdata/*.txt, each against a fresh
+// State. A script is a sequence of blocks:
+//
+//	# comments and blank lines between blocks are kept on -rewrite
+//	command pos1 pos2 key=value
+//	----
+//	expected output, up to the next blank line
+//
+// Mutations (mkdir, rm, mv, commit, restore, lock, unlock, setnode,
+// rmnode, raw) are encoded and applied at the next log index; t= sets the
+// command's time (default 0, so the state machine's clock decides),
+// client= and seq= its session. Refs are named (ref=a is the SHA-256 of
+// "a") and printed by name. Regenerate the expected output with
+//
+//	go test ./meta -run TestScripts -rewrite
+//
+// and read the diff: a changed line is a changed behaviour.
+func TestScripts(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "*.txt"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no scripts in testdata: %v", err)
+	}
+	for _, path := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(path), ".txt"), func(t *testing.T) {
+			e := &env{t: t, refs: map[Ref]string{}}
+			e.reset(Config{})
+			runScript(t, path, e.handle)
+		})
+	}
+}
+
+var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of testdata scripts")
+
+// cmd is one parsed script command.
+type cmd struct {
+	where string // file:line
+	name  string
+	pos   []string
+	kv    map[string]string
+}
+
+func parseCmd(where, s string) cmd {
+	f := strings.Fields(s)
+	c := cmd{where: where, name: f[0], kv: map[string]string{}}
+	for _, a := range f[1:] {
+		if k, v, ok := strings.Cut(a, "="); ok {
+			c.kv[k] = v
+		} else {
+			c.pos = append(c.pos, a)
+		}
+	}
+	return c
+}
+
+// runScript runs one script through handle, comparing or (with -rewrite)
+// regenerating the outputs. Output never has blank lines; empty is "ok".
+func runScript(t *testing.T, path string, handle func(cmd) string) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	var out strings.Builder
+	for i := 0; i < len(lines); i++ {
+		l := lines[i]
+		if strings.TrimSpace(l) == "" || strings.HasPrefix(l, "#") {
+			out.WriteString(l + "\n")
+			continue
+		}
+		where := fmt.Sprintf("%s:%d", path, i+1)
+		if i+1 >= len(lines) || lines[i+1] != "----" {
+			t.Fatalf("%s: command without ---- separator", where)
+		}
+		i++
+		var want []string
+		for i+1 < len(lines) && strings.TrimSpace(lines[i+1]) != "" {
+			i++
+			want = append(want, lines[i])
+		}
+		got := strings.TrimRight(handle(parseCmd(where, l)), "\n")
+		if got == "" {
+			got = "ok"
+		}
+		if w := strings.Join(want, "\n"); !*rewrite && got != w {
+			t.Errorf("%s: %s\n--- want:\n%s\n--- got:\n%s", where, l, w, got)
+		}
+		out.WriteString(l + "\n----\n" + got + "\n")
+	}
+	if *rewrite {
+		if err := os.WriteFile(path, []byte(out.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// env is one script's state machine and the refs it has named.
+type env struct {
+	t     *testing.T
+	h     *harness
+	refs  map[Ref]string
+	where string
+	times []int64 // effective times of the commands that succeeded, and each minus 1
+}
+
+func (e *env) reset(cfg Config) { e.h = newHarness(e.t, cfg) }
+
+func (e *env) fatalf(format string, args ...any) {
+	e.t.Helper()
+	e.t.Fatalf("%s: %s", e.where, fmt.Sprintf(format, args...))
+}
+
+func (e *env) arg(c cmd, i int) string {
+	if i >= len(c.pos) {
+		e.fatalf("%s: missing argument %d", c.name, i+1)
+	}
+	return c.pos[i]
+}
+
+func (e *env) flag(c cmd, name string) bool {
+	for _, p := range c.pos {
+		if p == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *env) str(c cmd, k, def string) string {
+	if v, ok := c.kv[k]; ok {
+		return v
+	}
+	return def
+}
+
+func (e *env) int(c cmd, k string, def int64) int64 {
+	v, ok := c.kv[k]
+	if !ok {
+		return def
+	}
+	n, err := strconv.ParseInt(v, 0, 64)
+	if err != nil {
+		e.fatalf("bad number %s=%q", k, v)
+	}
+	return n
+}
+
+func (e *env) uint(c cmd, k string, def uint64) uint64 { return uint64(e.int(c, k, int64(def))) }
+
+func (e *env) mode(c cmd, def uint32) uint32 {
+	v, ok := c.kv["mode"]
+	if !ok {
+		return def
+	}
+	n, err := strconv.ParseUint(v, 8, 32)
+	if err != nil {
+		e.fatalf("bad mode %q", v)
+	}
+	return uint32(n)
+}
+
+// ref names a content: ref=a is refOf("a"); ref=zero is the zero ref.
+func (e *env) ref(name string) Ref {
+	if name == "zero" {
+		return Ref{}
+	}
+	r := refOf(name)
+	e.refs[r] = name
+	return r
+}
+
+// expect parses expect=absent|any|N:REF.
+func (e *env) expect(c cmd) Expect {
+	switch v := e.str(c, "expect", "any"); v {
+	case "any":
+		return ExpectAny()
+	case "absent":
+		return ExpectAbsent()
+	default:
+		num, ref, ok := strings.Cut(v, ":")
+		n, err := strconv.ParseUint(num, 10, 64)
+		if !ok || err != nil {
+			e.fatalf("bad expect=%q (absent, any or N:REF)", v)
+		}
+		return Expect{Match: MatchVersion, Number: n, Ref: e.ref(ref)}
+	}
+}
+
+func (e *env) handle(c cmd) string {
+	e.where = c.where
+	at := e.int(c, "at", Latest)
+	var m Command
+	switch c.name {
+	case "config":
+		e.reset(Config{MaxSessions: int(e.int(c, "max-sessions", 0))})
+		return "ok"
+	case "mkdir":
+		m = Mkdir(e.arg(c, 0), e.flag(c, "parents"), e.mode(c, 0o755), e.str(c, "owner", "root"))
+	case "rm":
+		m = Remove(e.arg(c, 0), e.flag(c, "recursive"))
+	case "mv":
+		m = Rename(e.arg(c, 0), e.arg(c, 1))
+	case "commit":
+		m = Commit(e.arg(c, 0), e.expect(c), e.ref(e.str(c, "ref", "")), e.uint(c, "size", 0), e.mode(c, 0o644), e.str(c, "writer", "w"), 0)
+	case "restore":
+		m = RestoreVersion(e.arg(c, 0), e.uint(c, "version", 0), e.str(c, "writer", "w"), 0)
+		m.Expect = e.expect(c)
+	case "lock":
+		d, err := time.ParseDuration(e.str(c, "ttl", "1s"))
+		if err != nil {
+			e.fatalf("bad ttl: %v", err)
+		}
+		m = Lock(e.arg(c, 0), e.str(c, "owner", ""), d)
+	case "unlock":
+		m = Unlock(e.arg(c, 0), e.str(c, "owner", ""), 0)
+	case "setnode":
+		m = SetNode(e.uint(c, "id", 0), e.str(c, "addr", ""), e.roles(e.str(c, "roles", "")))
+	case "rmnode":
+		m = RemoveNode(e.uint(c, "id", 0))
+	case "raw":
+		b, err := hex.DecodeString(strings.Join(c.pos, "")) // spaces between bytes are fine
+		if err != nil {
+			e.fatalf("bad hex: %v", err)
+		}
+		e.h.index++
+		return e.outcome(resultOf(e.h.s.Apply(e.h.index, b)))
+	default:
+		return e.read(c, at)
+	}
+	m.Time = e.int(c, "t", 0)
+	m.Client, m.Seq = e.uint(c, "client", 0), e.uint(c, "seq", 0)
+	m.Token = e.uint(c, "token", 0)
+	return e.outcome(e.h.apply(m))
+}
+
+func (e *env) roles(s string) Roles {
+	var r Roles
+	for _, name := range strings.Split(s, ",") {
+		switch name {
+		case "":
+		case "meta":
+			r |= RoleMeta
+		case "blocks":
+			r |= RoleBlocks
+		case "gateway":
+			r |= RoleGateway
+		default:
+			n, err := strconv.ParseUint(name, 0, 32)
+			if err != nil {
+				e.fatalf("bad role %q", name)
+			}
+			r |= Roles(n)
+		}
+	}
+	return r
+}
+
+func (e *env) outcome(res Result, err error) string {
+	if err != nil {
+		return e.errString(err)
+	}
+	e.times = append(e.times, res.Time-1, res.Time)
+	s := fmt.Sprintf("ok index=%d t=%d", res.Index, res.Time)
+	if res.Version.Number != 0 {
+		s += "\n" + e.version(res.Version)
+	}
+	if res.Lease.Token != 0 {
+		s += "\nlease " + res.Lease.String()
+	}
+	return s
+}
+
+func (e *env) errString(err error) string {
+	var me *Error
+	if !errors.As(err, &me) {
+		return "error (not meta): " + err.Error()
+	}
+	s := fmt.Sprintf("error %s: %v", me.Kind, err)
+	if me.Current != nil {
+		s += "\ncurrent " + e.version(*me.Current)
+	}
+	return s
+}
+
+func (e *env) refName(r Ref) string {
+	if name, ok := e.refs[r]; ok {
+		return name
+	}
+	return r.String()[:8]
+}
+
+func (e *env) version(v Version) string {
+	return fmt.Sprintf("v%d ref=%s size=%d mode=%04o t=%d writer=%s", v.Number, e.refName(v.Ref), v.Size, v.Mode, v.Time, v.Writer)
+}
+
+func (e *env) info(path string, in Info) string {
+	if in.Dir {
+		return fmt.Sprintf("%s dir id=%d mode=%04o owner=%s ctime=%d mtime=%d", path, in.ID, in.Mode, in.Owner, in.CTime, in.MTime)
+	}
+	return fmt.Sprintf("%s file id=%d v%d ref=%s size=%d mode=%04o owner=%s ctime=%d mtime=%d versions=%d",
+		path, in.ID, in.Version.Number, e.refName(in.Version.Ref), in.Size, in.Mode, in.Owner, in.CTime, in.MTime, in.Versions)
+}
