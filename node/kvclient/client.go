@@ -12,11 +12,10 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/puddlestore/puddlestore/node/follow"
 	"github.com/puddlestore/puddlestore/node/kvpb"
 )
 
@@ -29,12 +28,10 @@ var (
 
 // Client talks to one cluster. It is safe for concurrent use.
 type Client struct {
+	cl *follow.Cluster
 	mu struct {
 		sync.Mutex
-		conns  map[string]*grpc.ClientConn // guarded by mu
-		addrs  []string                    // guarded by mu; known client addresses
-		leader string                      // guarded by mu; "" = unknown
-		free   []*session                  // guarded by mu; idle write sessions
+		free []*session // guarded by mu; idle write sessions
 	}
 }
 
@@ -50,45 +47,22 @@ func Dial(addrs ...string) (*Client, error) {
 	if len(addrs) == 0 {
 		return nil, ErrNoAddrs
 	}
-	c := &Client{}
-	c.mu.conns = map[string]*grpc.ClientConn{}
-	c.mu.addrs = append([]string(nil), addrs...)
-	return c, nil
+	cl, err := follow.New(ErrUnavailable, addrs...)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{cl: cl}, nil
 }
 
 // Close closes every connection.
-func (c *Client) Close() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var errs []error
-	for _, cc := range c.mu.conns {
-		errs = append(errs, cc.Close())
-	}
-	c.mu.conns = map[string]*grpc.ClientConn{}
-	return errors.Join(errs...)
-}
+func (c *Client) Close() error { return c.cl.Close() }
 
 func (c *Client) conn(addr string) (kvpb.KVClient, error) {
-	cc, err := c.grpcConn(addr)
+	cc, err := c.cl.Conn(addr)
 	if err != nil {
 		return nil, err
 	}
 	return kvpb.NewKVClient(cc), nil
-}
-
-func (c *Client) grpcConn(addr string) (*grpc.ClientConn, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	cc, ok := c.mu.conns[addr]
-	if !ok {
-		var err error
-		cc, err = grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-		if err != nil {
-			return nil, err
-		}
-		c.mu.conns[addr] = cc
-	}
-	return cc, nil
 }
 
 func (c *Client) takeSession() *session {
@@ -110,69 +84,23 @@ func (c *Client) putSession(s *session) {
 	c.mu.Unlock()
 }
 
-// target returns the address to try: the known leader, else the next one.
-func (c *Client) target(attempt int) string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.mu.leader != "" {
-		return c.mu.leader
-	}
-	return c.mu.addrs[attempt%len(c.mu.addrs)]
-}
-
-func (c *Client) noteLeader(addr string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.mu.leader = addr
-	if addr == "" {
-		return
-	}
-	for _, a := range c.mu.addrs {
-		if a == addr {
-			return
-		}
-	}
-	c.mu.addrs = append(c.mu.addrs, addr)
-}
-
 // do runs call against the leader until it succeeds, fails for good, or
 // ctx ends. call returns the response's error, if any.
 func (c *Client) do(ctx context.Context, call func(context.Context, kvpb.KVClient, string) (*kvpb.Error, error)) error {
-	backoff := 10 * time.Millisecond
-	var last error
-	for attempt := 0; ; attempt++ {
-		addr := c.target(attempt)
-		kc, err := c.conn(addr)
-		if err != nil {
-			return err
-		}
-		perr, err := call(ctx, kc, addr)
+	return c.cl.Do(ctx, func(ctx context.Context, cc *grpc.ClientConn, addr string) (follow.Verdict, error) {
+		perr, err := call(ctx, kvpb.NewKVClient(cc), addr)
 		switch {
 		case err != nil:
-			if ctx.Err() != nil {
-				return fmt.Errorf("%w: %w (last error: %v)", ErrUnavailable, ctx.Err(), err)
-			}
-			last = err
-			c.noteLeader("")
+			return follow.Verdict{}, err
 		case perr == nil || perr.Kind == kvpb.ErrorKind_OK:
-			c.noteLeader(addr)
-			return nil
+			return follow.Done(), nil
 		case perr.Kind == kvpb.ErrorKind_INVALID:
-			return fmt.Errorf("%w: %s", ErrInvalid, perr.Message)
-		case perr.Kind == kvpb.ErrorKind_NOT_LEADER && perr.LeaderHint != "" && perr.LeaderHint != addr:
-			c.noteLeader(perr.LeaderHint)
-			continue // go straight there
-		default:
-			last = errors.New(perr.Message)
-			c.noteLeader("")
+			return follow.Final(fmt.Errorf("%w: %s", ErrInvalid, perr.Message)), nil
+		case perr.Kind == kvpb.ErrorKind_NOT_LEADER:
+			return follow.NotLeader(perr.LeaderHint, errors.New(perr.Message)), nil
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w: %w (last error: %v)", ErrUnavailable, ctx.Err(), last)
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, 500*time.Millisecond)
-	}
+		return follow.Retry(errors.New(perr.Message)), nil
+	})
 }
 
 // Put stores value under key, exactly once.
@@ -231,8 +159,4 @@ func (c *Client) Status(ctx context.Context, addr string) (*kvpb.StatusResponse,
 }
 
 // Addrs returns the client addresses this client knows.
-func (c *Client) Addrs() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]string(nil), c.mu.addrs...)
-}
+func (c *Client) Addrs() []string { return c.cl.Addrs() }

@@ -9,7 +9,7 @@ import (
 // clusterCall runs a membership request against the leader.
 func (c *Client) clusterCall(ctx context.Context, f func(context.Context, kvpb.ClusterClient) (*kvpb.MemberResponse, error)) error {
 	return c.do(ctx, func(ctx context.Context, _ kvpb.KVClient, addr string) (*kvpb.Error, error) {
-		cc, err := c.grpcConn(addr)
+		cc, err := c.cl.Conn(addr)
 		if err != nil {
 			return nil, err
 		}
