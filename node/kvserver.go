@@ -66,7 +66,14 @@ func withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, requestTimeout)
 }
 
+// errNotKV: a metadata node's Raft group replicates the file system's
+// metadata; its KV service answers only Status.
+var errNotKV = errors.Join(errInvalid, errors.New("this node's Raft group holds file system metadata, not the key-value store"))
+
 func (s *kvServer) write(ctx context.Context, c kvCommand) (KVResult, error) {
+	if s.n.kv == nil {
+		return KVResult{}, errNotKV
+	}
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
 	if st := s.n.raft.Status(); st.State != raft.StateLeader {
@@ -102,6 +109,9 @@ func (s *kvServer) Delete(ctx context.Context, req *kvpb.DeleteRequest) (*kvpb.D
 func (s *kvServer) Get(ctx context.Context, req *kvpb.GetRequest) (*kvpb.GetResponse, error) {
 	if err := checkKey(req.Key); err != nil {
 		return &kvpb.GetResponse{Error: s.errorFor(err)}, nil
+	}
+	if s.n.kv == nil {
+		return &kvpb.GetResponse{Error: s.errorFor(errNotKV)}, nil
 	}
 	if !req.Serializable {
 		ctx, cancel := withTimeout(ctx)

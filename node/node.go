@@ -12,7 +12,9 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/puddlestore/puddlestore/meta"
 	"github.com/puddlestore/puddlestore/node/kvpb"
+	"github.com/puddlestore/puddlestore/node/metapb"
 	"github.com/puddlestore/puddlestore/transport"
 	"github.com/puddlestore/puddlestore/transport/grpcnet"
 )
@@ -48,7 +50,11 @@ type Config struct {
 	// Latency adds per-peer delay on the peer transport (locality on
 	// loopback); nil adds none.
 	Latency transport.LatencyModel
-	Logger  *slog.Logger
+	// Meta makes the Raft group replicate the file system's metadata
+	// (meta.State, served as node/metapb's Meta service) instead of the
+	// key-value store. Every member of a group must agree.
+	Meta   bool
+	Logger *slog.Logger
 }
 
 // Node is one running PuddleStore node: for now a Raft group member serving
@@ -57,7 +63,8 @@ type Node struct {
 	cfg     Config
 	tr      *grpcnet.Transport
 	raft    *Raft
-	kv      *KV
+	kv      *KV         // nil with Config.Meta
+	meta    *meta.State // nil without Config.Meta
 	grpcSrv *grpc.Server
 	lis     net.Listener
 	wg      sync.WaitGroup
@@ -88,7 +95,18 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	n := &Node{cfg: cfg, kv: NewKV(), clientAddrs: map[uint64]string{}}
+	n := &Node{cfg: cfg, clientAddrs: map[uint64]string{}}
+	var sm StateMachine
+	if cfg.Meta {
+		st, err := meta.New(meta.Config{})
+		if err != nil {
+			return nil, fmt.Errorf("node: %w", err)
+		}
+		n.meta, sm = st, st
+	} else {
+		n.kv = NewKV()
+		sm = n.kv
+	}
 	for _, m := range cfg.Members {
 		n.clientAddrs[m.ID] = m.ClientAddr
 	}
@@ -118,7 +136,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		Peers:           peers,
 		Bootstrap:       cfg.Bootstrap,
 		Transport:       tr,
-		SM:              n.kv,
+		SM:              sm,
 		TickInterval:    cfg.TickInterval,
 		ElectionTicks:   cfg.ElectionTicks,
 		HeartbeatTicks:  cfg.HeartbeatTicks,
@@ -142,7 +160,10 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	n.lis = lis
 	n.clientAddrs[cfg.ID] = lis.Addr().String()
 	n.grpcSrv = grpc.NewServer()
-	kvpb.RegisterKVServer(n.grpcSrv, &kvServer{n: n})
+	kvpb.RegisterKVServer(n.grpcSrv, &kvServer{n: n}) // with Config.Meta: Status only
+	if n.meta != nil {
+		metapb.RegisterMetaServer(n.grpcSrv, &metaServer{n: n, st: n.meta})
+	}
 	kvpb.RegisterClusterServer(n.grpcSrv, &clusterServer{n: n})
 	n.wg.Add(1)
 	go func() {
@@ -161,8 +182,12 @@ func (n *Node) PeerAddr() string { return string(n.tr.Addr()) }
 // Raft returns the node's Raft driver.
 func (n *Node) Raft() *Raft { return n.raft }
 
-// KV returns the node's state machine.
+// KV returns the node's key-value state machine (nil with Config.Meta).
 func (n *Node) KV() *KV { return n.kv }
+
+// Meta returns the node's metadata state machine (nil without
+// Config.Meta).
+func (n *Node) Meta() *meta.State { return n.meta }
 
 func (n *Node) clientAddrOf(id uint64) string {
 	if a := n.raft.ClientAddr(id); a != "" {
