@@ -31,6 +31,9 @@ type Options struct {
 	TickInterval time.Duration
 	// SnapshotEntries; default the node's.
 	SnapshotEntries uint64
+	// Meta: the nodes replicate the file system's metadata (node.Config.Meta)
+	// instead of the key-value store.
+	Meta bool
 }
 
 // FreeAddr finds a free loopback port. The port could be taken again
@@ -72,7 +75,7 @@ func (c *Cluster) Start(i int) {
 	for attempt := 0; attempt < 3; attempt++ {
 		c.Nodes[i], err = node.Start(context.Background(), node.Config{
 			ID: c.Members[i].ID, DataDir: c.dirs[i], Members: c.Members, Bootstrap: !c.joined[i],
-			TickInterval: c.opts.TickInterval, SnapshotEntries: c.opts.SnapshotEntries,
+			TickInterval: c.opts.TickInterval, SnapshotEntries: c.opts.SnapshotEntries, Meta: c.opts.Meta,
 		})
 		if err == nil {
 			return

@@ -7,6 +7,8 @@ package follow
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -173,4 +175,39 @@ func (c *Cluster) Do(ctx context.Context, call func(ctx context.Context, cc *grp
 		}
 		backoff = min(2*backoff, 500*time.Millisecond)
 	}
+}
+
+// Session is an exactly-once write stream (the Raft thesis §6.3): a
+// random client id and the sequence number of its last command. One
+// command is in flight per session; a retry reuses the number.
+type Session struct {
+	ID, Seq uint64
+}
+
+// Sessions is a pool of idle sessions, so that concurrent writers each
+// hold one and a session's numbers stay in order. Safe for concurrent use.
+type Sessions struct {
+	mu   sync.Mutex
+	free []*Session // guarded by mu
+}
+
+// Take returns an idle session, or a new one with a random id.
+func (p *Sessions) Take() *Session {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n := len(p.free); n > 0 {
+		s := p.free[n-1]
+		p.free = p.free[:n-1]
+		return s
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // never fails (Go 1.24+)
+	return &Session{ID: binary.BigEndian.Uint64(b[:]) | 1}
+}
+
+// Put returns a session to the pool once its command has an answer.
+func (p *Sessions) Put(s *Session) {
+	p.mu.Lock()
+	p.free = append(p.free, s)
+	p.mu.Unlock()
 }

@@ -7,11 +7,8 @@ package kvclient
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"sync"
 
 	"google.golang.org/grpc"
 
@@ -28,17 +25,8 @@ var (
 
 // Client talks to one cluster. It is safe for concurrent use.
 type Client struct {
-	cl *follow.Cluster
-	mu struct {
-		sync.Mutex
-		free []*session // guarded by mu; idle write sessions
-	}
-}
-
-// session is an exactly-once write stream: one request in flight at a time.
-type session struct {
-	id  uint64
-	seq uint64
+	cl       *follow.Cluster
+	sessions follow.Sessions
 }
 
 // Dial returns a client for the cluster reachable at addrs. It does not
@@ -65,25 +53,6 @@ func (c *Client) conn(addr string) (kvpb.KVClient, error) {
 	return kvpb.NewKVClient(cc), nil
 }
 
-func (c *Client) takeSession() *session {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if n := len(c.mu.free); n > 0 {
-		s := c.mu.free[n-1]
-		c.mu.free = c.mu.free[:n-1]
-		return s
-	}
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return &session{id: binary.BigEndian.Uint64(b[:]) | 1}
-}
-
-func (c *Client) putSession(s *session) {
-	c.mu.Lock()
-	c.mu.free = append(c.mu.free, s)
-	c.mu.Unlock()
-}
-
 // do runs call against the leader until it succeeds, fails for good, or
 // ctx ends. call returns the response's error, if any.
 func (c *Client) do(ctx context.Context, call func(context.Context, kvpb.KVClient, string) (*kvpb.Error, error)) error {
@@ -105,10 +74,10 @@ func (c *Client) do(ctx context.Context, call func(context.Context, kvpb.KVClien
 
 // Put stores value under key, exactly once.
 func (c *Client) Put(ctx context.Context, key string, value []byte) error {
-	s := c.takeSession()
-	defer c.putSession(s)
-	s.seq++
-	req := &kvpb.PutRequest{Key: key, Value: value, ClientId: s.id, Seq: s.seq}
+	s := c.sessions.Take()
+	defer c.sessions.Put(s)
+	s.Seq++
+	req := &kvpb.PutRequest{Key: key, Value: value, ClientId: s.ID, Seq: s.Seq}
 	return c.do(ctx, func(ctx context.Context, kc kvpb.KVClient, _ string) (*kvpb.Error, error) {
 		resp, err := kc.Put(ctx, req)
 		if err != nil {
@@ -120,10 +89,10 @@ func (c *Client) Put(ctx context.Context, key string, value []byte) error {
 
 // Delete removes key, exactly once, and reports whether it existed.
 func (c *Client) Delete(ctx context.Context, key string) (bool, error) {
-	s := c.takeSession()
-	defer c.putSession(s)
-	s.seq++
-	req := &kvpb.DeleteRequest{Key: key, ClientId: s.id, Seq: s.seq}
+	s := c.sessions.Take()
+	defer c.sessions.Put(s)
+	s.Seq++
+	req := &kvpb.DeleteRequest{Key: key, ClientId: s.ID, Seq: s.Seq}
 	var existed bool
 	err := c.do(ctx, func(ctx context.Context, kc kvpb.KVClient, _ string) (*kvpb.Error, error) {
 		resp, err := kc.Delete(ctx, req)
