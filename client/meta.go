@@ -22,7 +22,8 @@ var ErrUnavailable = errors.New("client: cluster unavailable")
 // applied twice. Safe for concurrent use.
 type Meta struct {
 	cl       *follow.Cluster
-	sessions follow.Sessions
+	sessions *follow.Sessions
+	stale    bool // reads may be served by any node, from its own state
 }
 
 // DialMeta returns a client of the metadata nodes at addrs (their client
@@ -33,7 +34,16 @@ func DialMeta(addrs ...string) (*Meta, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Meta{cl: cl}, nil
+	return &Meta{cl: cl, sessions: new(follow.Sessions)}, nil
+}
+
+// Stale returns a view of m whose reads any node may serve from its own
+// state, which may lag the leader's by a little; m's reads are
+// linearizable.
+func (m *Meta) Stale() *Meta {
+	s := *m
+	s.stale = true
+	return &s
 }
 
 // Close closes the connections.
@@ -105,15 +115,6 @@ func (m *Meta) Apply(ctx context.Context, c meta.Command) (meta.Result, error) {
 	return res, err
 }
 
-// ReadOptions choose what a read sees.
-type ReadOptions struct {
-	// At reads as of a time (unix nanoseconds); 0 reads now.
-	At int64
-	// Stale lets any node answer from its own state, which may lag the
-	// leader's; reads are linearizable otherwise.
-	Stale bool
-}
-
 // read runs a read RPC through the cluster. Stale reads are still sent
 // to the leader when one is known (it is the freshest), else anywhere.
 func read[R interface{ GetError() *metapb.Error }](ctx context.Context, m *Meta, call func(context.Context, metapb.MetaClient) (R, error)) (R, error) {
@@ -130,14 +131,14 @@ func read[R interface{ GetError() *metapb.Error }](ctx context.Context, m *Meta,
 	return out, err
 }
 
-func (o ReadOptions) request(path string) *metapb.ReadRequest {
-	return &metapb.ReadRequest{Path: path, At: o.At, Stale: o.Stale}
+func (m *Meta) request(path string, at int64) *metapb.ReadRequest {
+	return &metapb.ReadRequest{Path: path, At: at, Stale: m.stale}
 }
 
-// Stat describes the entry at path.
-func (m *Meta) Stat(ctx context.Context, path string, o ReadOptions) (meta.Info, error) {
+// Stat describes the entry at path as of at (unix nanoseconds; 0: now).
+func (m *Meta) Stat(ctx context.Context, path string, at int64) (meta.Info, error) {
 	r, err := read(ctx, m, func(ctx context.Context, c metapb.MetaClient) (*metapb.StatReply, error) {
-		return c.Stat(ctx, o.request(path))
+		return c.Stat(ctx, m.request(path, at))
 	})
 	if err != nil {
 		return meta.Info{}, err
@@ -145,10 +146,10 @@ func (m *Meta) Stat(ctx context.Context, path string, o ReadOptions) (meta.Info,
 	return fromPBInfo(r.GetInfo()), nil
 }
 
-// ReadDir lists the directory at path, by name.
-func (m *Meta) ReadDir(ctx context.Context, path string, o ReadOptions) ([]meta.Info, error) {
+// ReadDir lists the directory at path as of at, by name.
+func (m *Meta) ReadDir(ctx context.Context, path string, at int64) ([]meta.Info, error) {
 	r, err := read(ctx, m, func(ctx context.Context, c metapb.MetaClient) (*metapb.ReadDirReply, error) {
-		return c.ReadDir(ctx, o.request(path))
+		return c.ReadDir(ctx, m.request(path, at))
 	})
 	if err != nil {
 		return nil, err
@@ -160,10 +161,11 @@ func (m *Meta) ReadDir(ctx context.Context, path string, o ReadOptions) ([]meta.
 	return out, nil
 }
 
-// History returns the versions of the file at path, oldest first.
-func (m *Meta) History(ctx context.Context, path string, o ReadOptions) ([]meta.Version, error) {
+// History returns the versions, oldest first, of the file at path as of
+// at.
+func (m *Meta) History(ctx context.Context, path string, at int64) ([]meta.Version, error) {
 	r, err := read(ctx, m, func(ctx context.Context, c metapb.MetaClient) (*metapb.HistoryReply, error) {
-		return c.History(ctx, o.request(path))
+		return c.History(ctx, m.request(path, at))
 	})
 	if err != nil {
 		return nil, err
@@ -178,7 +180,7 @@ func (m *Meta) History(ctx context.Context, path string, o ReadOptions) ([]meta.
 // Nodes lists the cluster members the registry knows.
 func (m *Meta) Nodes(ctx context.Context) ([]meta.Node, error) {
 	r, err := read(ctx, m, func(ctx context.Context, c metapb.MetaClient) (*metapb.NodesReply, error) {
-		return c.Nodes(ctx, &metapb.ReadRequest{})
+		return c.Nodes(ctx, &metapb.ReadRequest{Stale: m.stale})
 	})
 	if err != nil {
 		return nil, err

@@ -59,19 +59,19 @@ func TestMetaOverRaft(t *testing.T) {
 	if _, err := m.Apply(ctx(t), meta.Commit("/nope/a", meta.ExpectAny(), ref("x"), 1, 0o644, "alice", 0)); !errors.Is(err, meta.ErrNotExist) {
 		t.Fatalf("commit under a missing dir: %v", err)
 	}
-	if _, err := m.Stat(ctx(t), "/docs/../etc", client.ReadOptions{}); !errors.Is(err, meta.ErrInvalid) {
+	if _, err := m.Stat(ctx(t), "/docs/../etc", 0); !errors.Is(err, meta.ErrInvalid) {
 		t.Fatalf("stat of a path with ..: %v", err)
 	}
 
-	info, err := m.Stat(ctx(t), "/docs/a", client.ReadOptions{})
+	info, err := m.Stat(ctx(t), "/docs/a", 0)
 	if err != nil || info.Size != 20 || info.Versions != 2 || info.Version.Ref != ref("v2") {
 		t.Fatalf("stat: %+v %v", info, err)
 	}
-	old, err := m.Stat(ctx(t), "/docs/a", client.ReadOptions{At: r1.Time})
+	old, err := m.Stat(ctx(t), "/docs/a", r1.Time)
 	if err != nil || old.Size != 10 || old.Version.Number != 1 {
 		t.Fatalf("stat as of v1: %+v %v", old, err)
 	}
-	hist, err := m.History(ctx(t), "/docs/a", client.ReadOptions{})
+	hist, err := m.History(ctx(t), "/docs/a", 0)
 	if err != nil || len(hist) != 2 || hist[0].Writer != "alice" || hist[1].Writer != "bob" {
 		t.Fatalf("history: %+v %v", hist, err)
 	}
@@ -84,12 +84,12 @@ func TestMetaOverRaft(t *testing.T) {
 	if err != nil || r3.Version.Number != 3 {
 		t.Fatalf("commit after failover: %+v %v", r3, err)
 	}
-	ents, err := m.ReadDir(ctx(t), "/docs", client.ReadOptions{})
+	ents, err := m.ReadDir(ctx(t), "/docs", 0)
 	if err != nil || len(ents) != 1 || ents[0].Name != "a" || ents[0].Versions != 3 {
 		t.Fatalf("readdir after failover: %+v %v", ents, err)
 	}
 	c.Start(old0)
-	stale, err := m.Stat(ctx(t), "/docs/a", client.ReadOptions{Stale: true})
+	stale, err := m.Stale().Stat(ctx(t), "/docs/a", 0)
 	if err != nil || stale.Versions < 2 {
 		t.Fatalf("stale stat: %+v %v", stale, err)
 	}
