@@ -1,0 +1,211 @@
+package meta
+
+import (
+	"slices"
+	"sort"
+	"strings"
+)
+
+// commit is the model of Commit and RestoreVersion.
+func (m *model) commit(c Command, t int64) outcome {
+	p, err := CleanPath(c.Path)
+	if err != nil {
+		return fail(KindInvalid)
+	}
+	restore := c.Op == OpRestore
+	if !restore && (c.Ref == Ref{} || c.Mode&^0o777 != 0) || restore && c.Version == 0 || len(c.Owner) > MaxName {
+		return fail(KindInvalid)
+	}
+	if p == "/" {
+		return fail(KindIsDir)
+	}
+	var e mentry
+	var ok bool
+	if restore {
+		var k Kind
+		if e, k = find(m.tree, p); k != 0 {
+			return fail(k)
+		}
+		ok = true
+	} else {
+		if k := ancestors(m.tree, p); k != 0 {
+			return fail(k)
+		}
+		e, ok = m.tree[p]
+	}
+	if ok && e.dir {
+		return fail(KindIsDir)
+	}
+	ref, size, mode := c.Ref, c.Size, c.Mode
+	if restore {
+		if c.Version > uint64(len(e.file.versions)) {
+			return fail(KindNotExist)
+		}
+		old := e.file.versions[c.Version-1]
+		ref, size, mode = old.Ref, old.Size, old.Mode
+	}
+	if l, live := m.leases[p]; live && t < l.Expires {
+		if c.Token != l.Token {
+			return fail(KindLocked)
+		}
+	} else if c.Token != 0 {
+		return fail(KindLocked)
+	}
+	var cur *Version
+	if ok {
+		v := e.file.versions[len(e.file.versions)-1]
+		cur = &v
+	}
+	switch x := c.Expect; {
+	case x.Match == MatchAbsent && cur != nil,
+		x.Match == MatchVersion && (cur == nil || cur.Number != x.Number || cur.Ref != x.Ref):
+		return outcome{kind: KindConflict, cur: cur}
+	}
+	if !ok {
+		e = mentry{id: m.nextID, file: &mfile{}}
+		m.nextID++
+		m.tree[p] = e
+		m.touchDir(parentOf(p), t)
+	}
+	v := Version{Number: uint64(len(e.file.versions)) + 1, Ref: ref, Size: size, Time: t, Writer: c.Owner, Mode: mode}
+	e.file.versions = append(e.file.versions, v)
+	return outcome{res: Result{Version: v}}
+}
+
+func (m *model) lock(c Command, t int64) outcome {
+	p, err := CleanPath(c.Path)
+	if err != nil || c.Owner == "" || len(c.Owner) > MaxName || c.TTL <= 0 || int64(c.TTL) >= Latest-t {
+		return fail(KindInvalid)
+	}
+	if l, ok := m.leases[p]; ok && t < l.Expires {
+		if l.Owner != c.Owner {
+			return fail(KindLocked)
+		}
+		l.Expires = t + int64(c.TTL)
+		m.leases[p] = l
+		return outcome{res: Result{Lease: l}}
+	}
+	for q, l := range m.leases {
+		if t >= l.Expires {
+			delete(m.leases, q)
+		}
+	}
+	l := Lease{Path: p, Owner: c.Owner, Token: m.nextToken, Expires: t + int64(c.TTL)}
+	m.nextToken++
+	m.leases[p] = l
+	return outcome{res: Result{Lease: l}}
+}
+
+// treeLeases: live leases on or under the roots need the token, and a
+// token must belong to one of them.
+func (m *model) treeLeases(token uint64, t int64, roots ...string) Kind {
+	matched := false
+	for q, l := range m.leases {
+		if t >= l.Expires {
+			continue
+		}
+		for _, r := range roots {
+			if q == r || strings.HasPrefix(q, r+"/") {
+				if l.Token != token {
+					return KindLocked
+				}
+				matched = true
+			}
+		}
+	}
+	if token != 0 && !matched {
+		return KindLocked
+	}
+	return 0
+}
+
+// treeAt is the tree as of time at.
+func (m *model) treeAt(at int64) map[string]mentry {
+	i := sort.Search(len(m.past), func(i int) bool { return m.past[i].t > at })
+	if i == 0 {
+		return map[string]mentry{"/": {id: 1, dir: true, mode: 0o755}}
+	}
+	return m.past[i-1].tree
+}
+
+func (m *model) stat(path string, at int64) (Info, Kind) {
+	p, err := CleanPath(path)
+	if err != nil {
+		return Info{}, KindInvalid
+	}
+	tree := m.treeAt(at)
+	e, k := find(tree, p)
+	if k != 0 {
+		return Info{}, k
+	}
+	name := "/"
+	if p != "/" {
+		name = p[strings.LastIndexByte(p, '/')+1:]
+	}
+	return e.info(name, at), 0
+}
+
+func (e mentry) info(name string, at int64) Info {
+	in := Info{Name: name, ID: e.id}
+	if e.dir {
+		in.Dir, in.Owner, in.Mode, in.CTime, in.MTime = true, e.owner, e.mode, e.ctime, e.mtime
+		return in
+	}
+	vs := e.file.versionsAt(at)
+	cur := vs[len(vs)-1]
+	in.Size, in.Mode, in.Owner, in.CTime, in.MTime = cur.Size, cur.Mode, vs[0].Writer, vs[0].Time, cur.Time
+	in.Version, in.Versions = cur, uint64(len(vs))
+	return in
+}
+
+func (f *mfile) versionsAt(at int64) []Version {
+	var out []Version
+	for _, v := range f.versions {
+		if v.Time <= at {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func (m *model) readDir(path string, at int64) ([]Info, Kind) {
+	p, err := CleanPath(path)
+	if err != nil {
+		return nil, KindInvalid
+	}
+	tree := m.treeAt(at)
+	e, k := find(tree, p)
+	if k != 0 {
+		return nil, k
+	}
+	if !e.dir {
+		return nil, KindNotDir
+	}
+	prefix := p + "/"
+	if p == "/" {
+		prefix = "/"
+	}
+	var out []Info
+	for q, c := range tree {
+		if rest, ok := strings.CutPrefix(q, prefix); ok && rest != "" && !strings.Contains(rest, "/") {
+			out = append(out, c.info(rest, at))
+		}
+	}
+	slices.SortFunc(out, func(a, b Info) int { return strings.Compare(a.Name, b.Name) })
+	return out, 0
+}
+
+func (m *model) history(path string, at int64) ([]Version, Kind) {
+	p, err := CleanPath(path)
+	if err != nil {
+		return nil, KindInvalid
+	}
+	e, k := find(m.treeAt(at), p)
+	if k != 0 {
+		return nil, k
+	}
+	if e.dir {
+		return nil, KindIsDir
+	}
+	return e.file.versionsAt(at), 0
+}
