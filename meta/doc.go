@@ -140,12 +140,16 @@
 // so that equal states give equal bytes, and Restore checks the
 // invariants the operations rely on.
 //
-// # Memory
+// # Cost
 //
 // TestMemoryPerFile measures about 280 bytes of heap for a file with one
 // version and a short name, and 80 bytes for each further version (the
 // 32-byte ref is most of it); a directory entry's removal or rename adds
-// 24. Names of owners and writers are interned.
+// 24. Names of owners and writers are interned (the table keeps every
+// name ever stored until the next Restore). On a busy 2-CPU machine
+// (bench_test.go): Stat about 0.2µs without allocating, now or as of a
+// time; a compare-and-swap commit applied in about 4µs; a snapshot of
+// 100,000 files (5.3 MB) encoded in about 0.1s and restored in 0.13s.
 //
 // # Not done
 //

@@ -132,9 +132,13 @@ func (s *State) checkTreeLeasesLocked(token uint64, t int64, roots ...string) er
 // time. A reader holding a lease should still renew well before Expires:
 // the state machine's time only moves when commands are applied.
 func (s *State) Lease(path string) (Lease, bool) {
+	p, err := CleanPath(path)
+	if err != nil {
+		return Lease{}, false
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	l, ok := s.mu.leases[path]
+	l, ok := s.mu.leases[p]
 	if !ok || !l.live(s.mu.now) {
 		return Lease{}, false
 	}

@@ -13,7 +13,7 @@ import (
 
 var (
 	seedFlag  = flag.Int64("seed", -1, "TestRandomized: run only this seed")
-	seedsFlag = flag.Int("seeds", 30, "TestRandomized: number of seeds to run")
+	seedsFlag = flag.Int("seeds", 20, "TestRandomized: number of seeds to run")
 	stepsFlag = flag.Int("steps", 300, "TestRandomized: commands per seed")
 )
 

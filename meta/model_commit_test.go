@@ -1,10 +1,6 @@
 package meta
 
-import (
-	"slices"
-	"sort"
-	"strings"
-)
+import "strings"
 
 // commit is the model of Commit and RestoreVersion.
 func (m *model) commit(c Command, t int64) outcome {
@@ -117,95 +113,4 @@ func (m *model) treeLeases(token uint64, t int64, roots ...string) Kind {
 		return KindLocked
 	}
 	return 0
-}
-
-// treeAt is the tree as of time at.
-func (m *model) treeAt(at int64) map[string]mentry {
-	i := sort.Search(len(m.past), func(i int) bool { return m.past[i].t > at })
-	if i == 0 {
-		return map[string]mentry{"/": {id: 1, dir: true, mode: 0o755}}
-	}
-	return m.past[i-1].tree
-}
-
-func (m *model) stat(path string, at int64) (Info, Kind) {
-	p, err := CleanPath(path)
-	if err != nil {
-		return Info{}, KindInvalid
-	}
-	tree := m.treeAt(at)
-	e, k := find(tree, p)
-	if k != 0 {
-		return Info{}, k
-	}
-	name := "/"
-	if p != "/" {
-		name = p[strings.LastIndexByte(p, '/')+1:]
-	}
-	return e.info(name, at), 0
-}
-
-func (e mentry) info(name string, at int64) Info {
-	in := Info{Name: name, ID: e.id}
-	if e.dir {
-		in.Dir, in.Owner, in.Mode, in.CTime, in.MTime = true, e.owner, e.mode, e.ctime, e.mtime
-		return in
-	}
-	vs := e.file.versionsAt(at)
-	cur := vs[len(vs)-1]
-	in.Size, in.Mode, in.Owner, in.CTime, in.MTime = cur.Size, cur.Mode, vs[0].Writer, vs[0].Time, cur.Time
-	in.Version, in.Versions = cur, uint64(len(vs))
-	return in
-}
-
-func (f *mfile) versionsAt(at int64) []Version {
-	var out []Version
-	for _, v := range f.versions {
-		if v.Time <= at {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-func (m *model) readDir(path string, at int64) ([]Info, Kind) {
-	p, err := CleanPath(path)
-	if err != nil {
-		return nil, KindInvalid
-	}
-	tree := m.treeAt(at)
-	e, k := find(tree, p)
-	if k != 0 {
-		return nil, k
-	}
-	if !e.dir {
-		return nil, KindNotDir
-	}
-	prefix := p + "/"
-	if p == "/" {
-		prefix = "/"
-	}
-	var out []Info
-	for q, c := range tree {
-		if rest, ok := strings.CutPrefix(q, prefix); ok && rest != "" && !strings.Contains(rest, "/") {
-			out = append(out, c.info(rest, at))
-		}
-	}
-	slices.SortFunc(out, func(a, b Info) int { return strings.Compare(a.Name, b.Name) })
-	return out, 0
-}
-
-func (m *model) history(path string, at int64) ([]Version, Kind) {
-	p, err := CleanPath(path)
-	if err != nil {
-		return nil, KindInvalid
-	}
-	e, k := find(m.treeAt(at), p)
-	if k != 0 {
-		return nil, k
-	}
-	if e.dir {
-		return nil, KindIsDir
-	}
-	return e.file.versionsAt(at), 0
 }
