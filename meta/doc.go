@@ -8,24 +8,26 @@
 // # Use
 //
 // A client builds a command with the helper of its operation, stamps it
-// with its wall clock and its session, and proposes the encoding; the
-// node's Raft driver applies what commits, in log order, and hands the
-// result back to the proposer:
+// with its wall clock and its session, and proposes the encoding through
+// the node's Raft driver (node.Raft), which applies what commits, in log
+// order, and hands the result back to the proposer:
 //
-//	// client
+//	// proposer
 //	c := meta.Commit("/docs/a.txt", meta.ExpectVersion(cur), ref, size, 0o644, "alice", 0)
 //	c.Time = time.Now().UnixNano()
-//	c.Client, c.Seq = sessionID, nextSeq() // exactly-once; retry with the same Seq
-//	index, term, err := group.Propose(ctx, c.Encode())
+//	c.Client, c.Seq = sessionID, nextSeq() // exactly-once; a retry reuses Seq
+//	res, index, err := group.Propose(ctx, c.Encode())
+//	// res is a meta.Result; err an *meta.Error (errors.Is(err, meta.ErrConflict)...)
 //
-//	// driver (package node), one goroutine
+//	// the driver's loop, one goroutine (inside node.Raft)
 //	for _, e := range rd.CommittedEntries {
-//		res, err := st.Apply(e.Index, e.Data) // meta.Result, or an *meta.Error
-//		deliver(e.Index, res, err)
+//		res, err := st.Apply(e.Index, e.Data)
+//		deliver(e.Index, res, err) // to the waiting Propose, if any
 //	}
 //	// and st.Snapshot() / st.Restore(b) for log compaction
 //
-//	// readers, any goroutine, concurrently with Apply
+//	// readers, any goroutine, concurrently with Apply; after
+//	// group.ReadBarrier(ctx) for a linearizable read
 //	info, err := st.Stat("/docs/a.txt", meta.Latest)
 //	old, err := st.ReadDir("/docs", yesterday) // the tree as of a time
 //
@@ -97,8 +99,9 @@
 // last executed command. Effective times thus increase strictly along the
 // log, whatever the proposers' clocks say: a slow clock is pushed forward,
 // a fast one pushes later commands after it (so a proposer far in the
-// future would stamp every later command a nanosecond apart; the proposing
-// node should refuse to stamp such times). Every event of a timeline and
+// future would stamp every later command a nanosecond apart; the node that
+// proposes should refuse commands stamped far ahead of its own clock).
+// Every event of a timeline and
 // every version has a distinct time, and as-of reads always see whole
 // commands. Lease expiry is judged against t. Failed commands advance now
 // too; malformed ones and retries answered from the session table do not.

@@ -7,7 +7,7 @@ import (
 
 // The namespace commands. Each checks everything before it changes
 // anything, so a command either happens whole or not at all; checks run in
-// a fixed order, which the reference model in random_test.go repeats:
+// a fixed order, which the reference model in model_test.go repeats:
 // arguments (Invalid), then the namespace (NotExist, NotDir, IsDir, Exist,
 // NotEmpty), then leases (Locked), then the expected version (Conflict).
 

@@ -1,18 +1,18 @@
 package meta
 
-import (
-	"slices"
-)
+import "slices"
 
-// Minimum encoded sizes, to bound counts before allocating.
+// Minimum encoded sizes, to bound counts before allocating. Each is at
+// most the true minimum (a smaller bound only allows a larger count), so
+// a forged count can ask for at most a few times the input's size.
 const (
 	minInode   = 5  // a directory: kind, owner, mode, ctime, no names
 	minVersion = 36 // ref, size, time, writer, mode
-	minName    = 3  // name (1 byte at least), events count, one event needs 2 more
-	minEvent   = 2
-	minLease   = 5
-	minSession = 6
-	minNode    = 5
+	minName    = 3  // name length and byte, events count (an event follows)
+	minEvent   = 2  // time, inode
+	minLease   = 5  // path, owner, token, expires
+	minSession = 6  // client, seq, index, flags, then index and time
+	minNode    = 5  // id, addr, roles, updated
 )
 
 // decodeSnapshot decodes and checks a snapshot. Beyond the encoding it
