@@ -29,7 +29,8 @@ func (s *metaServer) metaError(err error) *metapb.Error {
 	var nl *raft.NotLeaderError
 	switch {
 	case errors.As(err, &me):
-		e.Kind, e.Op, e.Path = uint32(me.Kind), me.Op, me.Path
+		// The client rebuilds the *meta.Error from its fields.
+		e.Kind, e.Op, e.Path, e.Message = uint32(me.Kind), me.Op, me.Path, me.Msg
 		if me.Current != nil {
 			e.Current = pbVersion(*me.Current)
 		}
