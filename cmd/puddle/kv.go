@@ -64,7 +64,7 @@ func kvCmd() *cobra.Command {
 func statusCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "Show each node's Raft role, term, and log positions",
+		Short: "Show the Raft role, term and log of each node, and the storage nodes' replication health",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			addrs := clusterAddrs(cmd)
@@ -89,7 +89,7 @@ func statusCmd() *cobra.Command {
 			if reached == 0 {
 				return fmt.Errorf("%w: no node answered at %v", kvclient.ErrUnavailable, addrs)
 			}
-			return nil
+			return storageStatus(cmd.Context(), addrs)
 		},
 	}
 	cmd.Flags().String("addr", "", "cluster client addresses, comma-separated (default $PUDDLE_ADDR or the dev cluster's)")

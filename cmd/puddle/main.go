@@ -17,7 +17,7 @@ import (
 )
 
 // Exit codes: 0 success, 1 generic failure, 2 usage, 3 not found,
-// 4 cluster unavailable.
+// 4 cluster unavailable; the file system's 5-9 are in fs.go.
 const (
 	exitFailure     = 1
 	exitUsage       = 2
@@ -36,7 +36,9 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().String("log-level", "warn", "log level: debug, info, warn, error")
-	root.AddCommand(devCmd(), nodeCmd(), kvCmd(), memberCmd(), statusCmd(), tapestryCmd(), blocksCmd())
+	root.AddCommand(devCmd(), nodeCmd(), kvCmd(), memberCmd(), statusCmd(), tapestryCmd(), blocksCmd(),
+		putCmd(), getCmd(), catCmd(), lsCmd(), statCmd(), historyCmd(), mkdirCmd(), rmCmd(), mvCmd(),
+		restoreCmd(), lockCmd(), unlockCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "puddle:", err)
 		os.Exit(exitCode(err))
@@ -44,6 +46,9 @@ func main() {
 }
 
 func exitCode(err error) int {
+	if code := fsExitCode(err); code != 0 {
+		return code
+	}
 	switch {
 	case errors.Is(err, errNotFound):
 		return exitNotFound
