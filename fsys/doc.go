@@ -18,4 +18,24 @@
 // them would change every chunk's ref), so a test pins them. Chunking runs
 // at over 1 GiB/s on one core, faster than SHA-256, which the block layer
 // computes anyway.
+//
+// Manifests (manifest.go). A file version is a manifest block, and the
+// version's id is that block's ref. A file of at most InlineLimit (4 KiB)
+// bytes is held inside its manifest; a larger one's manifest is a leaf
+// listing its chunks' refs and sizes; a file of more than DefaultFanout
+// (4096) chunks, about 4 GiB, gets a tree: leaves of 4096 chunks under
+// nodes of 4096 manifests, up to one root. Every manifest states the size
+// it covers, so a reader finds the chunk at any offset by walking down, one
+// block a level. The encoding is canonical and versioned, and its decoder
+// strict: bytes decode only if they are exactly what the encoder writes.
+//
+// Writing and reading (content.go). WriteContent chunks a stream and puts
+// the chunks, several at once while chunking goes on, then the manifests;
+// the caller commits the root ref to the metadata service, so until then
+// the new blocks are unreferenced and a failed write changes nothing.
+// OpenContent reads a version: ReadAt fetches the chunks a range needs, a
+// Reader streams with readahead. Since a version is named by the hash of
+// its root and every block by the hash of its bytes, a reader sees exactly
+// one whole version, never a mix of two, and a chunk whose length differs
+// from its manifest's entry is reported as ErrCorrupt.
 package fsys
