@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"testing/iotest"
 )
 
 var seedFlag = flag.Uint64("seed", 0, "seed of the randomized tests (0: a fixed default per test)")
@@ -295,6 +296,16 @@ func TestChunkerStreaming(t *testing.T) {
 	}
 	if !equalInts(got, want) {
 		t.Fatalf("chunk sizes with short reads %v, with whole reads %v", got, want)
+	}
+}
+
+// TestChunkerDataWithEOF: a reader may return its last bytes with io.EOF.
+func TestChunkerDataWithEOF(t *testing.T) {
+	data := corpus().data[:3<<20]
+	want := chunkSizes(chunkAll(t, bytes.NewReader(data)))
+	got := chunkSizes(chunkAll(t, iotest.DataErrReader(bytes.NewReader(data))))
+	if !equalInts(got, want) {
+		t.Fatalf("chunk sizes %v, want %v", got, want)
 	}
 }
 

@@ -235,6 +235,31 @@ func checkSeek(t *testing.T, c *Content, data []byte, r *rand.Rand, pbuf, qbuf [
 	}
 }
 
+// TestContentConcurrentReadAt: ReadAt is safe for concurrent use (as
+// io.ReaderAt requires), sharing the caches.
+func TestContentConcurrentReadAt(t *testing.T) {
+	t.Parallel()
+	data := corpus().data[:5<<20]
+	m := newMemBlocks()
+	opts := ContentOptions{fanout: 2}
+	root, _ := write(t, m, data, opts)
+	c := open(t, m, root, opts)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			p := make([]byte, 300<<10)
+			for i := range 8 {
+				off := int64((g*8+i)*150<<10) % int64(len(data))
+				n, err := c.ReadAt(p, off)
+				if (err != nil && err != io.EOF) || !bytes.Equal(p[:n], data[off:off+int64(n)]) {
+					t.Errorf("ReadAt(%d bytes, %d) = %d, %v, or wrong bytes", len(p), off, n, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
 // TestContentCorrupt: a chunk of the wrong length, or manifests that do not
 // fit their place in the tree, are ErrCorrupt.
 func TestContentCorrupt(t *testing.T) {
