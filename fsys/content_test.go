@@ -28,8 +28,11 @@ type memBlocks struct {
 	failPut func(data []byte) error
 	// alter, if set, may replace the bytes Get returns.
 	alter func(ref blockstore.Ref, data []byte) []byte
-	// gate, if set, is received from by every Put before it stores.
-	gate chan struct{}
+	// gate, if set, is received from by every Put before it stores;
+	// full is closed when gateAt Puts are waiting at it.
+	gate   chan struct{}
+	full   chan struct{}
+	gateAt int
 }
 
 var _ BlockPutter = (*memBlocks)(nil)
@@ -41,6 +44,10 @@ func (m *memBlocks) Put(ctx context.Context, data []byte) (blockstore.Ref, error
 	m.mu.Lock()
 	m.inFlight++
 	m.maxIn = max(m.maxIn, m.inFlight)
+	if m.full != nil && m.inFlight == m.gateAt {
+		close(m.full)
+		m.full = nil
+	}
 	m.mu.Unlock()
 	defer func() {
 		m.mu.Lock()
@@ -336,26 +343,22 @@ func putManifest(t *testing.T, m *memBlocks, mf Manifest) blockstore.Ref {
 func TestWriteContentPipelined(t *testing.T) {
 	t.Parallel()
 	data := corpus().data[:16<<20]
-	m := newMemBlocks()
-	m.gate = make(chan struct{})
 	const parallel = 4
+	m := newMemBlocks()
+	full := make(chan struct{})
+	m.gate, m.full, m.gateAt = make(chan struct{}), full, parallel
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_, _ = write(t, m, data, ContentOptions{Parallel: parallel})
+		_, _, _, err := WriteContent(context.Background(), m, bytes.NewReader(data), ContentOptions{Parallel: parallel})
+		if err != nil {
+			t.Error(err)
+		}
 	}()
-	for {
-		m.mu.Lock()
-		in := m.inFlight
-		m.mu.Unlock()
-		if in == parallel {
-			break
-		}
-		select {
-		case <-done:
-			t.Fatal("write finished without puts in flight")
-		default:
-		}
+	select {
+	case <-full:
+	case <-done:
+		t.Fatalf("write finished without %d puts in flight", parallel)
 	}
 	close(m.gate) // now every Put goes through
 	<-done
