@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/puddlestore/puddlestore/blocks"
+	"github.com/puddlestore/puddlestore/blockstore"
 	"github.com/puddlestore/puddlestore/client"
 	"github.com/puddlestore/puddlestore/fsys"
 	"github.com/puddlestore/puddlestore/meta"
@@ -22,7 +24,9 @@ type breakdown struct {
 	blockPut, commit        smallResult // a small file's manifest block put, and its commit
 	chunks, chunksParallel  int
 	inFlight                int
-	chunkSeq, chunkParallel smallResult // 1 MiB block puts, one at a time and Parallel at once
+	retries                 atomic.Int64          // puts retried on the next node after ErrUnavailable
+	lastRetry               atomic.Pointer[error] // the error of the last retried put
+	chunkSeq, chunkParallel smallResult           // 1 MiB block puts, one at a time and Parallel at once
 }
 
 // Parallel chunk puts of one WriteContent (fsys.ContentOptions' default).
@@ -31,8 +35,8 @@ const contentParallel = 8
 // runBreakdown runs ops small writes from the clients (each with its own
 // connections to the storage nodes, as each client.Client has), then
 // 1 MiB block puts one at a time and contentParallel at once.
-func runBreakdown(ctx context.Context, cs []*client.Client, seed uint64, ops, n int) (breakdown, error) {
-	b := breakdown{smallOps: ops, chunks: 16, chunksParallel: 64}
+func runBreakdown(ctx context.Context, cs []*client.Client, seed uint64, ops, n int) (*breakdown, error) {
+	b := &breakdown{smallOps: ops, chunks: 16, chunksParallel: 64}
 	ns, err := cs[0].Meta().Nodes(ctx)
 	if err != nil {
 		return b, err
@@ -77,7 +81,7 @@ func runBreakdown(ctx context.Context, cs []*client.Client, seed uint64, ops, n 
 			return err
 		}
 		t := time.Now()
-		ref, err := remotes[k][i%len(addrs)].Put(ctx, data)
+		ref, err := b.put(ctx, remotes[k], i, data)
 		if err != nil {
 			return fmt.Errorf("block put: %w", err)
 		}
@@ -98,7 +102,7 @@ func runBreakdown(ctx context.Context, cs []*client.Client, seed uint64, ops, n 
 	chunkPuts := func(count, inFlight int, variant uint64) (smallResult, error) {
 		return parallel(count, inFlight, func(k, i int) error {
 			data := smallFile(seed+variant, i, 1<<20)
-			_, err := remotes[k][i%len(addrs)].Put(ctx, data)
+			_, err := b.put(ctx, remotes[k], i, data)
 			return err
 		})
 	}
@@ -110,4 +114,20 @@ func runBreakdown(ctx context.Context, cs []*client.Client, seed uint64, ops, n 
 		return b, fmt.Errorf("breakdown: 1 MiB puts: %w", err)
 	}
 	return b, nil
+}
+
+// put puts data on the storage node i picks, and on ErrUnavailable on the
+// next ones in turn, as the client library does (counting the retries).
+func (b *breakdown) put(ctx context.Context, rs []*blocks.Remote, i int, data []byte) (blockstore.Ref, error) {
+	var errs []error
+	for j := range rs {
+		ref, err := rs[(i+j)%len(rs)].Put(ctx, data)
+		if err == nil || !errors.Is(err, blocks.ErrUnavailable) || ctx.Err() != nil {
+			return ref, err
+		}
+		b.retries.Add(1)
+		b.lastRetry.Store(&err)
+		errs = append(errs, err)
+	}
+	return blockstore.Ref{}, errors.Join(errs...)
 }

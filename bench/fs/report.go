@@ -31,7 +31,7 @@ type figures struct {
 	editUploaded, editManifests float64 // MiB
 	reportedR, nodes            int
 	load1Start, load1End        float64
-	bd                          breakdown // zero: not run
+	bd                          *breakdown // nil: not run
 }
 
 func verdict(ok bool) string {
@@ -71,7 +71,7 @@ func (f *figures) print(o options) {
 	row("  new blocks stored (growth / R)", fmt.Sprintf("%.1f", f.editNewBlocks), "", "")
 	row("  chunk bytes uploaded", fmt.Sprintf("%.1f MiB", f.editUploaded), "", "")
 	row("  manifest bytes uploaded", fmt.Sprintf("%.1f KiB", f.editManifests), "", "")
-	if f.bd.smallOps > 0 {
+	if f.bd != nil {
 		row("breakdown (steps timed one by one):", "", "", "")
 		bd := f.bd
 		row(fmt.Sprintf("  small: block put, %d clients: p50", o.clients), fmt.Sprintf("%.2f ms", bd.blockPut.percentile(0.5)), "", "")
@@ -83,6 +83,10 @@ func (f *figures) print(o options) {
 		row("  1 MiB block puts, one at a time", num(bd.chunkSeq.perSecond(), "MiB/s"), "", "")
 		row(fmt.Sprintf("  1 MiB block put, %d at once: p50", bd.inFlight), fmt.Sprintf("%.1f ms", bd.chunkParallel.percentile(0.5)), "", "")
 		row(fmt.Sprintf("  1 MiB block puts, %d at once", bd.inFlight), num(bd.chunkParallel.perSecond(), "MiB/s"), "", "")
+		row("  block puts retried on another node", strconv.FormatInt(bd.retries.Load(), 10), "", "")
+		if err := bd.lastRetry.Load(); err != nil {
+			fmt.Printf("  the last retried put failed with: %v\n", *err)
+		}
 	}
 	fmt.Println()
 	figs := map[string]any{
@@ -98,7 +102,7 @@ func (f *figures) print(o options) {
 		"edit_uploaded_mib": r1(f.editUploaded), "edit_manifest_kib": r1(f.editManifests),
 		"load1_start": f.load1Start, "load1_end": f.load1End,
 	}
-	if bd := f.bd; bd.smallOps > 0 {
+	if bd := f.bd; bd != nil {
 		figs["bd_small_block_put_p50_ms"] = r2(bd.blockPut.percentile(0.5))
 		figs["bd_small_block_put_p99_ms"] = r2(bd.blockPut.percentile(0.99))
 		figs["bd_small_commit_p50_ms"] = r2(bd.commit.percentile(0.5))
@@ -109,6 +113,7 @@ func (f *figures) print(o options) {
 		figs["bd_chunk_parallel"] = bd.inFlight
 		figs["bd_chunk_parallel_p50_ms"] = r1(bd.chunkParallel.percentile(0.5))
 		figs["bd_chunk_parallel_mib_s"] = r1(bd.chunkParallel.perSecond())
+		figs["bd_put_retries"] = bd.retries.Load()
 	}
 	b, err := json.Marshal(figs)
 	if err != nil {
