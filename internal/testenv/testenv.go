@@ -5,6 +5,7 @@ package testenv
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"path/filepath"
 	"testing"
@@ -36,16 +37,24 @@ type Options struct {
 	Meta bool
 }
 
-// FreeAddr finds a free loopback port. The port could be taken again
-// before a node binds it; Start retries in that case.
+// FreeAddr finds a free loopback port for a node to bind later. It picks
+// from 20000-31999, below Linux's ephemeral range (32768-60999): a port
+// the kernel hands out for ":0" or as the source port of an outgoing
+// connection (every other test's) cannot then take it between this call
+// and the bind. Another FreeAddr could still pick the same port; Start
+// retries in that case.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 1000 {
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000)))
+		if err != nil {
+			continue // taken
+		}
+		defer l.Close()
+		return l.Addr().String()
 	}
-	defer l.Close()
-	return l.Addr().String()
+	t.Fatal("testenv: no free port in 20000-31999")
+	return ""
 }
 
 // New starts an n-voter cluster and waits for a leader.

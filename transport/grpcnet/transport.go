@@ -42,6 +42,9 @@ type Config struct {
 	// port. Their handlers must return once Close is called: Close waits
 	// for every handler.
 	Register func(s *grpc.Server)
+	// ServerOptions are added to the gRPC server's (interceptors for the
+	// services added by Register, say).
+	ServerOptions []grpc.ServerOption
 }
 
 // DefaultQueueSize is the default Config.QueueSize.
@@ -104,10 +107,10 @@ func Listen(ctx context.Context, cfg Config) (*Transport, error) {
 	}
 	t.ctx, t.cancel = context.WithCancel(context.Background())
 	t.mu.peers = make(map[lane]*peer)
-	t.srv = grpc.NewServer(
-		grpc.MaxRecvMsgSize(cfg.MaxPayload+envelopeOverhead),
+	t.srv = grpc.NewServer(append([]grpc.ServerOption{
+		grpc.MaxRecvMsgSize(cfg.MaxPayload + envelopeOverhead),
 		grpc.WaitForHandlers(true), // so no handler runs after Close returns
-	)
+	}, cfg.ServerOptions...)...)
 	transportpb.RegisterTransportServer(t.srv, &server{t: t})
 	if cfg.Register != nil {
 		cfg.Register(t.srv)
