@@ -48,7 +48,9 @@ var codeOf = []struct {
 	{ErrCorrupt, codes.DataLoss},
 	{ErrInvalid, codes.InvalidArgument},
 	{ErrUnavailable, codes.Unavailable},
-	// The local store's, which the Service passes on as they are.
+	// The overlay's and the local store's, which the Service passes on
+	// as they are.
+	{overlay.ErrUnavailable, codes.Unavailable},
 	{blockstore.ErrNotFound, codes.NotFound},
 	{blockstore.ErrCorrupt, codes.DataLoss},
 	{blockstore.ErrInvalid, codes.InvalidArgument},

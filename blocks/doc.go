@@ -86,8 +86,9 @@
 //
 // When no holder can be reached at all (right after holders die, routes
 // through them are lost until the overlay detects the failure), Get
-// tries again with backoff for up to ReadRetry (15s); a NotFound or
-// Corrupt answer from every holder asked is returned at once.
+// tries again with backoff for up to RetryFor (15s); a NotFound or
+// Corrupt answer from every holder asked is returned at once. Put
+// retries the same way while the placement lookup fails.
 //
 // # Client service (admin.go, blockspb)
 //

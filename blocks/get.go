@@ -60,21 +60,32 @@ func (s *Service) GetRange(ctx context.Context, ref blockstore.Ref, off, n int64
 
 // fetchRemote reads ref from other nodes and, with cache, caches and
 // publishes it. While no holder can be reached (not: every holder asked
-// says it lacks the block), it tries again with backoff for up to
-// ReadRetry.
-func (s *Service) fetchRemote(ctx context.Context, ref blockstore.Ref, cache bool) ([]byte, error) {
+// says it lacks the block), it tries again (retrying).
+func (s *Service) fetchRemote(ctx context.Context, ref blockstore.Ref, cache bool) (data []byte, err error) {
+	err = s.retrying(ctx, ref, func() error {
+		data, err = s.fetchOnce(ctx, ref, cache)
+		return err
+	})
+	return data, err
+}
+
+// retrying runs f until it succeeds or fails otherwise than Unavailable,
+// with backoff (100ms doubling to 1s), for up to RetryFor. Right after
+// nodes die, overlay routes through them are lost until the failure is
+// detected and routed around; reads and writes wait that out.
+func (s *Service) retrying(ctx context.Context, ref blockstore.Ref, f func() error) error {
 	var until time.Time
 	wait := 100 * time.Millisecond
 	for {
-		data, err := s.fetchOnce(ctx, ref, cache)
-		if err == nil || !errors.Is(err, ErrUnavailable) || s.cfg.ReadRetry < 0 || ctx.Err() != nil {
-			return data, err
+		err := f()
+		if err == nil || !errors.Is(err, ErrUnavailable) || s.cfg.RetryFor < 0 || ctx.Err() != nil {
+			return err
 		}
 		if until.IsZero() {
-			until = time.Now().Add(s.cfg.ReadRetry)
+			until = time.Now().Add(s.cfg.RetryFor)
 		}
 		if time.Now().Add(wait).After(until) {
-			return nil, err
+			return err
 		}
 		s.log.Debug("no holder reachable; retrying", "ref", ref.String()[:12], "in", wait, "err", err)
 		t := time.NewTimer(wait)
@@ -82,17 +93,21 @@ func (s *Service) fetchRemote(ctx context.Context, ref blockstore.Ref, cache boo
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return nil, err
+			return err
 		case <-s.base.Done():
 			t.Stop()
-			return nil, err
+			return err
 		}
 		wait = min(2*wait, time.Second)
 	}
 }
 
+// lastResortPeers bounds the known nodes a read asks when neither the
+// located holders nor the placement have the block.
+const lastResortPeers = 8
+
 // fetchOnce is one attempt of fetchRemote: the located holders, then the
-// placement.
+// placement, then the known nodes nearest the key.
 func (s *Service) fetchOnce(ctx context.Context, ref blockstore.Ref, cache bool) ([]byte, error) {
 	key := keyOf(ref)
 	tried := []id.ID{s.self.ID}
@@ -112,10 +127,22 @@ func (s *Service) fetchOnce(ctx context.Context, ref blockstore.Ref, cache bool)
 		if perr != nil {
 			errs = append(errs, perr)
 		} else {
-			data, _, err = s.fetchHedged(ctx, ref, holders, tried)
+			data, tried, err = s.fetchHedged(ctx, ref, holders, tried)
 			if err != nil {
 				errs = append(errs, err)
 			}
+		}
+	}
+	if data == nil && s.cfg.Peers != nil {
+		// Last, the known nodes nearest the key: right after the
+		// membership changed, a block put moments before may be on
+		// holders that today's placement no longer names, before their
+		// publishes have landed (or before repair has moved it).
+		known := s.cfg.Peers()
+		slices.SortFunc(known, func(a, b overlay.Peer) int { return xorCmp(key, a.ID, b.ID) })
+		data, _, err = s.fetchHedged(ctx, ref, known[:min(len(known), lastResortPeers)], tried)
+		if err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if data == nil {

@@ -49,11 +49,12 @@ type Config struct {
 	HedgeDelay time.Duration
 	// AttemptTimeout bounds one request to one peer (default 5s).
 	AttemptTimeout time.Duration
-	// ReadRetry is how long Get keeps trying when no holder could be
-	// reached (default 15s; negative: no retry). Right after nodes die,
-	// overlay routes through them are lost until the failure is detected
-	// and routed around; a read waits that out rather than failing.
-	ReadRetry time.Duration
+	// RetryFor is how long Get keeps trying when no holder could be
+	// reached, and Put when its holders could not be found (default 15s;
+	// negative: no retry). Right after nodes die, overlay routes through
+	// them are lost until the failure is detected and routed around;
+	// reads and writes wait that out rather than failing.
+	RetryFor time.Duration
 	// RepairInterval is the period of the repair pass run by the
 	// Service's goroutine (default 1 minute; negative: none, call Repair).
 	RepairInterval time.Duration
@@ -130,8 +131,8 @@ func New(cfg Config) (*Service, error) {
 	if cfg.HedgeDelay <= 0 {
 		cfg.HedgeDelay = 50 * time.Millisecond
 	}
-	if cfg.ReadRetry == 0 {
-		cfg.ReadRetry = 15 * time.Second
+	if cfg.RetryFor == 0 {
+		cfg.RetryFor = 15 * time.Second
 	}
 	if cfg.AttemptTimeout <= 0 {
 		cfg.AttemptTimeout = 5 * time.Second
@@ -268,9 +269,15 @@ func (s *Service) Put(ctx context.Context, data []byte) (blockstore.Ref, error) 
 	if len(data) > blockstore.MaxBlockSize {
 		return ref, fmt.Errorf("%w: put: %d bytes exceeds %d", ErrInvalid, len(data), blockstore.MaxBlockSize)
 	}
-	holders, err := s.placement(ctx, ref)
+	var holders []overlay.Peer
+	err := s.retrying(ctx, ref, func() (err error) {
+		if holders, err = s.placement(ctx, ref); err != nil {
+			err = fmt.Errorf("%w: put %s: placement: %w", ErrUnavailable, ref.String()[:12], err)
+		}
+		return err
+	})
 	if err != nil {
-		return ref, fmt.Errorf("blocks: put %s: %w", ref.String()[:12], err)
+		return ref, err
 	}
 	if len(holders) < s.cfg.Replicas {
 		s.underPuts.Add(1)
