@@ -98,9 +98,9 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (_ *Local, err error) {
 		l.Meta = append(l.Meta, n)
 	}
 	for i := 1; i <= cfg.StorageNodes; i++ {
-		listen, err := addr(200 + i)
-		if err != nil {
-			return nil, err
+		listen := "127.0.0.1:0" // no need to know it before it binds
+		if cfg.BasePort != 0 {
+			listen = fmt.Sprintf("127.0.0.1:%d", cfg.BasePort+200+i)
 		}
 		sc := StorageConfig{
 			Dir: filepath.Join(cfg.Dir, fmt.Sprintf("store%d", i)), Listen: listen,

@@ -14,8 +14,7 @@ import (
 // group replicates a meta.State.
 type metaServer struct {
 	metapb.UnimplementedMetaServer
-	n  *Node
-	st *meta.State
+	n *Node
 }
 
 // metaError maps an error to the wire: a meta kind, or a cluster error
@@ -113,7 +112,7 @@ func (s *metaServer) Stat(ctx context.Context, req *metapb.ReadRequest) (*metapb
 	if perr != nil {
 		return &metapb.StatReply{Error: perr}, nil
 	}
-	info, err := s.st.Stat(req.GetPath(), at)
+	info, err := s.n.meta.Stat(req.GetPath(), at)
 	if err != nil {
 		return &metapb.StatReply{Error: s.metaError(err)}, nil
 	}
@@ -125,7 +124,7 @@ func (s *metaServer) ReadDir(ctx context.Context, req *metapb.ReadRequest) (*met
 	if perr != nil {
 		return &metapb.ReadDirReply{Error: perr}, nil
 	}
-	infos, err := s.st.ReadDir(req.GetPath(), at)
+	infos, err := s.n.meta.ReadDir(req.GetPath(), at)
 	if err != nil {
 		return &metapb.ReadDirReply{Error: s.metaError(err)}, nil
 	}
@@ -141,7 +140,7 @@ func (s *metaServer) History(ctx context.Context, req *metapb.ReadRequest) (*met
 	if perr != nil {
 		return &metapb.HistoryReply{Error: perr}, nil
 	}
-	vs, err := s.st.History(req.GetPath(), at)
+	vs, err := s.n.meta.History(req.GetPath(), at)
 	if err != nil {
 		return &metapb.HistoryReply{Error: s.metaError(err)}, nil
 	}
@@ -156,7 +155,7 @@ func (s *metaServer) Nodes(ctx context.Context, req *metapb.ReadRequest) (*metap
 	if _, perr := s.read(ctx, req); perr != nil {
 		return &metapb.NodesReply{Error: perr}, nil
 	}
-	ns := s.st.Nodes()
+	ns := s.n.meta.Nodes()
 	out := &metapb.NodesReply{Nodes: make([]*metapb.Node, len(ns))}
 	for i, n := range ns {
 		out.Nodes[i] = &metapb.Node{Id: n.ID, Addr: n.Addr, Roles: uint32(n.Roles), Updated: n.Updated}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -63,6 +64,7 @@ type Node struct {
 	cfg     Config
 	tr      *grpcnet.Transport
 	raft    *Raft
+	ownTr   bool        // Start made tr, so Close closes it
 	kv      *KV         // nil with Config.Meta
 	meta    *meta.State // nil without Config.Meta
 	grpcSrv *grpc.Server
@@ -95,41 +97,85 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	n, err := newNode(cfg)
+	if err != nil {
+		return nil, err
+	}
+	mux := transport.NewMux()
+	deliver := n.handleRaft(mux)
+	tr, err := grpcnet.Listen(ctx, grpcnet.Config{Listen: cfg.PeerListen, Handler: mux.Deliver, Latency: cfg.Latency, Logger: logger})
+	if err != nil {
+		deliver(nil)
+		return nil, fmt.Errorf("node: peer listener: %w", err)
+	}
+	n.tr, n.ownTr = tr, true
+	if err := n.startRaft(tr, deliver, logger); err != nil {
+		tr.Close()
+		return nil, err
+	}
+	lis, err := net.Listen("tcp", cfg.ClientListen)
+	if err != nil {
+		n.raft.Close()
+		tr.Close()
+		return nil, fmt.Errorf("node: client listener: %w", err)
+	}
+	n.lis = lis
+	n.clientAddrs[cfg.ID] = lis.Addr().String()
+	n.grpcSrv = grpc.NewServer()
+	n.register(n.grpcSrv)
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		_ = n.grpcSrv.Serve(lis)
+	}()
+	return n, nil
+}
+
+// newNode makes a Node and its state machine, and starts nothing.
+func newNode(cfg Config) (*Node, error) {
 	n := &Node{cfg: cfg, clientAddrs: map[uint64]string{}}
-	var sm StateMachine
 	if cfg.Meta {
 		st, err := meta.New(meta.Config{})
 		if err != nil {
 			return nil, fmt.Errorf("node: %w", err)
 		}
-		n.meta, sm = st, st
+		n.meta = st
 	} else {
 		n.kv = NewKV()
-		sm = n.kv
 	}
 	for _, m := range cfg.Members {
 		n.clientAddrs[m.ID] = m.ClientAddr
 	}
-	mux := transport.NewMux()
-	var raftRef *Raft
-	var ready = make(chan struct{})
+	return n, nil
+}
+
+// handleRaft installs the Raft message handler on mux, before the Raft
+// driver exists; the returned func hands it the driver (nil: there will
+// be none). Until then messages are dropped, as the network might have:
+// Raft sends again. (Waiting instead would hold the transport's handler,
+// and a Close that waits for handlers, forever if no driver comes.)
+func (n *Node) handleRaft(mux *transport.Mux) func(*Raft) {
+	var r atomic.Pointer[Raft]
 	mux.Handle(transport.ServiceRaft, func(from transport.Addr, p []byte) {
-		<-ready
-		if raftRef != nil {
-			raftRef.Deliver(from, p)
+		if x := r.Load(); x != nil {
+			x.Deliver(from, p)
 		}
 	})
-	tr, err := grpcnet.Listen(ctx, grpcnet.Config{Listen: cfg.PeerListen, Handler: mux.Deliver, Latency: cfg.Latency, Logger: logger})
-	if err != nil {
-		close(ready)
-		return nil, fmt.Errorf("node: peer listener: %w", err)
-	}
-	n.tr = tr
+	return func(x *Raft) { r.Store(x) }
+}
+
+// startRaft starts n's Raft driver over tr and hands it to deliver.
+func (n *Node) startRaft(tr transport.Transport, deliver func(*Raft), logger *slog.Logger) error {
+	cfg := n.cfg
 	peers := map[uint64]transport.Addr{}
 	for _, m := range cfg.Members {
 		peers[m.ID] = transport.Addr(m.PeerAddr)
 	}
 	peers[cfg.ID] = tr.Addr()
+	var sm StateMachine = n.kv
+	if n.meta != nil {
+		sm = n.meta
+	}
 	r, err := StartRaft(RaftConfig{
 		ID:              cfg.ID,
 		Dir:             filepath.Join(cfg.DataDir, "raft"),
@@ -144,37 +190,31 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		LeaseReads:      cfg.LeaseReads,
 		Logger:          logger.With("node", cfg.ID),
 	})
-	raftRef = r
-	close(ready)
+	deliver(r)
 	if err != nil {
-		tr.Close()
-		return nil, err
+		return err
 	}
 	n.raft = r
-	lis, err := net.Listen("tcp", cfg.ClientListen)
-	if err != nil {
-		r.Close()
-		tr.Close()
-		return nil, fmt.Errorf("node: client listener: %w", err)
+	return nil
+}
+
+// register adds n's client services to s: KV (with Config.Meta, Status
+// only), Cluster (membership), and with Config.Meta the Meta service.
+func (n *Node) register(s *grpc.Server) {
+	kvpb.RegisterKVServer(s, &kvServer{n: n})
+	kvpb.RegisterClusterServer(s, &clusterServer{n: n})
+	if n.cfg.Meta {
+		metapb.RegisterMetaServer(s, &metaServer{n: n})
 	}
-	n.lis = lis
-	n.clientAddrs[cfg.ID] = lis.Addr().String()
-	n.grpcSrv = grpc.NewServer()
-	kvpb.RegisterKVServer(n.grpcSrv, &kvServer{n: n}) // with Config.Meta: Status only
-	if n.meta != nil {
-		metapb.RegisterMetaServer(n.grpcSrv, &metaServer{n: n, st: n.meta})
-	}
-	kvpb.RegisterClusterServer(n.grpcSrv, &clusterServer{n: n})
-	n.wg.Add(1)
-	go func() {
-		defer n.wg.Done()
-		_ = n.grpcSrv.Serve(lis)
-	}()
-	return n, nil
 }
 
 // ClientAddr is where clients reach this node.
-func (n *Node) ClientAddr() string { return n.lis.Addr().String() }
+func (n *Node) ClientAddr() string {
+	if n.lis == nil {
+		return string(n.tr.Addr()) // one port for peers and clients
+	}
+	return n.lis.Addr().String()
+}
 
 // PeerAddr is where peers reach this node.
 func (n *Node) PeerAddr() string { return string(n.tr.Addr()) }
@@ -193,22 +233,30 @@ func (n *Node) clientAddrOf(id uint64) string {
 	if a := n.raft.ClientAddr(id); a != "" {
 		return a
 	}
-	return n.clientAddrs[id]
+	if a, ok := n.clientAddrs[id]; ok || n.lis != nil {
+		return a
+	}
+	return string(n.raft.Peers()[id]) // one port for peers and clients
 }
 
 // Close stops the node: clients first, then Raft, then the transport.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
-		stopped := make(chan struct{})
-		go func() { n.grpcSrv.GracefulStop(); close(stopped) }()
-		select {
-		case <-stopped:
-		case <-time.After(2 * time.Second):
-			n.grpcSrv.Stop()
-			<-stopped
+		if n.grpcSrv != nil {
+			stopped := make(chan struct{})
+			go func() { n.grpcSrv.GracefulStop(); close(stopped) }()
+			select {
+			case <-stopped:
+			case <-time.After(2 * time.Second):
+				n.grpcSrv.Stop()
+				<-stopped
+			}
 		}
 		n.wg.Wait()
-		n.closeErr = errors.Join(n.raft.Close(), n.tr.Close())
+		n.closeErr = n.raft.Close()
+		if n.ownTr {
+			n.closeErr = errors.Join(n.closeErr, n.tr.Close())
+		}
 	})
 	return n.closeErr
 }

@@ -245,6 +245,17 @@ func (r *Raft) Deliver(from transport.Addr, payload []byte) {
 		r.logger.Warn("dropped malformed raft message", "from", from, "err", err)
 		return
 	}
+	// A peer whose address is not known yet (a node that joined through
+	// another, before the conf change naming it reached us; or, on a
+	// joiner, the bootstrap voter, which no conf change names) is
+	// answered at the address it sends from.
+	if m.From != 0 {
+		r.mu.Lock()
+		if _, ok := r.mu.peers[m.From]; !ok {
+			r.mu.peers[m.From] = from
+		}
+		r.mu.Unlock()
+	}
 	select {
 	case r.inbox <- m:
 	default:

@@ -42,7 +42,13 @@ type StorageConfig struct {
 	Blocks blocks.Config
 	// Latency delays outgoing messages (grpcnet.Config); nil adds none.
 	Latency transport.LatencyModel
-	Logger  *slog.Logger
+	// Register and ServerOptions add further services to the node's port
+	// (grpcnet.Config), and Handle further message handlers to its Mux,
+	// before it serves: a metadata voter shares the port.
+	Register      func(*grpc.Server)
+	ServerOptions []grpc.ServerOption
+	Handle        func(*transport.Mux)
+	Logger        *slog.Logger
 }
 
 // Storage is a running storage node.
@@ -79,11 +85,18 @@ func StartStorage(ctx context.Context, cfg StorageConfig) (_ *Storage, err error
 	var ov atomic.Pointer[overlay.Tapestry]
 	var svc atomic.Pointer[blocks.Service]
 	mux := transport.NewMux()
+	if cfg.Handle != nil {
+		cfg.Handle(mux)
+	}
 	s.tr, err = grpcnet.Listen(ctx, grpcnet.Config{
 		Listen: cfg.Listen, Handler: mux.Deliver, Latency: cfg.Latency, Logger: cfg.Logger,
+		ServerOptions: cfg.ServerOptions,
 		Register: func(g *grpc.Server) {
 			overlay.RegisterAdmin(g, ov.Load)
 			blocks.RegisterAdmin(g, svc.Load)
+			if cfg.Register != nil {
+				cfg.Register(g)
+			}
 		},
 	})
 	if err != nil {
@@ -106,6 +119,9 @@ func StartStorage(ctx context.Context, cfg StorageConfig) (_ *Storage, err error
 
 // Addr is the node's address.
 func (s *Storage) Addr() transport.Addr { return s.tr.Addr() }
+
+// Transport is the node's transport, shared by everything on its port.
+func (s *Storage) Transport() *grpcnet.Transport { return s.tr }
 
 // Overlay is the node's overlay.
 func (s *Storage) Overlay() *overlay.Tapestry { return s.ov }
@@ -157,18 +173,28 @@ func loadNodeID(dir string) (id.ID, error) {
 	for x == (id.ID{}) {
 		_, _ = crand.Read(x[:]) // never fails (Go 1.24+)
 	}
-	// Write, sync, rename, sync the directory: a crash leaves either no
-	// id file or a whole one.
-	fs, tmp := wal.OSFS{}, path+".tmp"
+	err = writeFileSynced(dir, nodeIDFile, []byte(x.String()+"\n"))
+	if err != nil {
+		return x, fmt.Errorf("node: storage: keep node id: %w", err)
+	}
+	return x, nil
+}
+
+// writeFileSynced writes dir/name whole or not at all: write a temporary
+// file, sync it, rename it into place, sync the directory.
+func writeFileSynced(dir, name string, data []byte) error {
+	fs, path := wal.OSFS{}, filepath.Join(dir, name)
+	tmp := path + ".tmp"
 	f, err := fs.Create(tmp)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
 	if err == nil {
-		_, err = f.Write([]byte(x.String() + "\n"))
-		if err == nil {
-			err = f.Sync()
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
 	if err == nil {
 		err = fs.Rename(tmp, path)
@@ -176,8 +202,5 @@ func loadNodeID(dir string) (id.ID, error) {
 	if err == nil {
 		err = fs.SyncDir(dir)
 	}
-	if err != nil {
-		return x, fmt.Errorf("node: storage: keep node id: %w", err)
-	}
-	return x, nil
+	return err
 }
