@@ -39,7 +39,7 @@ blocks are stored on the cluster; a failed put leaves the file as it was.`,
 				if recursive {
 					return putTree(ctx, c, local, dest)
 				}
-				return putFile(ctx, c, local, dest)
+				return putFile(ctx, c, local, dest, os.Stdout)
 			})
 		},
 	}
@@ -68,7 +68,9 @@ func putTarget(ctx context.Context, c *client.Client, local, remote string) (str
 	return dest, nil
 }
 
-func putFile(ctx context.Context, c *client.Client, local, dest string) error {
+// putFile stores local ("-": stdin) at dest and reports the new version
+// on out.
+func putFile(ctx context.Context, c *client.Client, local, dest string, out io.Writer) error {
 	in := io.Reader(os.Stdin)
 	var size int64 = -1
 	if local != "-" {
@@ -82,7 +84,7 @@ func putFile(ctx context.Context, c *client.Client, local, dest string) error {
 			return err
 		}
 		if st.IsDir() {
-			return fmt.Errorf("%w: %s is a directory (use put -r)", errUsage, local)
+			return fmt.Errorf("%w: %s is a directory (puddle put -r copies directories)", errUsage, local)
 		}
 		in, size = f, st.Size()
 	}
@@ -92,8 +94,19 @@ func putFile(ctx context.Context, c *client.Client, local, dest string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("%s: version %d, %s in %d chunks\n", dest, v.Number, humanBytes(int64(v.Size)), stats.Chunks)
-	return nil
+	_, err = fmt.Fprintf(out, "%s: version %d, %s%s\n", dest, v.Number, humanBytes(int64(v.Size)), chunksNote(stats.Chunks))
+	return err
+}
+
+// chunksNote says how a file's content was stored.
+func chunksNote(chunks int) string {
+	switch chunks {
+	case 0:
+		return ", inline in its manifest"
+	case 1:
+		return " in 1 chunk"
+	}
+	return fmt.Sprintf(" in %d chunks", chunks)
 }
 
 // putTree copies a local directory tree, files by several workers.

@@ -38,7 +38,7 @@ func main() {
 	root.PersistentFlags().String("log-level", "warn", "log level: debug, info, warn, error")
 	root.AddCommand(devCmd(), nodeCmd(), kvCmd(), memberCmd(), statusCmd(), tapestryCmd(), blocksCmd(),
 		putCmd(), getCmd(), catCmd(), lsCmd(), statCmd(), historyCmd(), mkdirCmd(), rmCmd(), mvCmd(),
-		restoreCmd(), lockCmd(), unlockCmd())
+		restoreCmd(), lockCmd(), unlockCmd(), shellCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "puddle:", err)
 		os.Exit(exitCode(err))

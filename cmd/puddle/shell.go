@@ -20,7 +20,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/puddlestore/puddlestore/client"
-	"github.com/puddlestore/puddlestore/fsys"
 	"github.com/puddlestore/puddlestore/meta"
 )
 
@@ -573,32 +572,7 @@ func (s *shell) put(ctx context.Context, _ shellFlags, args []string) error {
 	if err != nil {
 		return err
 	}
-	in, err := os.Open(local)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	st, err := in.Stat()
-	if err != nil {
-		return err
-	}
-	if st.IsDir() {
-		return fmt.Errorf("%w: %s is a directory (puddle put -r copies directories)", errUsage, local)
-	}
-	p := newProgress("put "+dest, st.Size())
-	v, stats, err := s.c.WriteFile(ctx, dest, p.reader(in), fsys.WriteOptions{})
-	p.done()
-	if err != nil {
-		return err
-	}
-	how := "inline in its manifest" // a small file's bytes need no chunk
-	if stats.Chunks == 1 {
-		how = "in 1 chunk"
-	} else if stats.Chunks > 1 {
-		how = fmt.Sprintf("in %d chunks", stats.Chunks)
-	}
-	_, err = fmt.Fprintf(s.out, "%s: version %d, %s %s\n", dest, v.Number, humanBytes(int64(v.Size)), how)
-	return err
+	return putFile(ctx, s.c, local, dest, s.out)
 }
 
 func (s *shell) get(ctx context.Context, _ shellFlags, args []string) error {
