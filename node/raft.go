@@ -227,6 +227,22 @@ func StartRaft(cfg RaftConfig) (*Raft, error) {
 	for id, c := range learned.clients {
 		r.mu.clients[id] = c
 	}
+	// The addresses the log names, committed or not: a restarted node
+	// must reach its peers to learn what is committed (its persisted
+	// commit index may lag) and to campaign. An address is only a hint
+	// where to send; membership is the core's.
+	for _, e := range st.Entries {
+		var cc pb.ConfChange
+		if e.Type != pb.EntryConfChange || cc.Unmarshal(e.Data) != nil {
+			continue
+		}
+		if peer, client, ok := parseMemberContext(cc.Context); ok && (cc.Type == pb.ConfAddVoter || cc.Type == pb.ConfAddLearner) {
+			r.mu.peers[cc.NodeID] = transport.Addr(peer)
+			if client != "" {
+				r.mu.clients[cc.NodeID] = client
+			}
+		}
+	}
 	// Addresses given by the operator win over those learned from the log.
 	for id, a := range cfg.Peers {
 		r.mu.peers[id] = a

@@ -198,7 +198,12 @@ func (r *Raft) processReady() error {
 				return fmt.Errorf("save snapshot: %w", err)
 			}
 		}
-		if len(rd.Entries) > 0 || rd.MustSync {
+		// A HardState whose commit alone advanced is saved too: a restarted
+		// node rebuilds its membership from the conf changes up to its
+		// saved commit, and one that saw only its bootstrap entry
+		// committed would think itself the only voter and elect itself
+		// (found by the kill -9 process test: two leaders in one term).
+		if len(rd.Entries) > 0 || rd.MustSync || !rd.HardState.IsEmpty() {
 			if err := r.w.Save(rd.HardState, rd.Entries); err != nil {
 				return fmt.Errorf("save entries: %w", err)
 			}
