@@ -126,8 +126,7 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (_ *Local, err error) {
 // RegistryID is a storage node's id in the metadata registry: the first
 // 64 bits of its overlay id, so that it is the same across restarts.
 func RegistryID(s *Storage) uint64 {
-	id := s.Overlay().Self().ID
-	return binary.BigEndian.Uint64(id[:8])
+	return binary.BigEndian.Uint64(s.self[:8])
 }
 
 // register records s in the metadata registry (on the leader, retried

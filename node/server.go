@@ -114,22 +114,7 @@ func StartServer(ctx context.Context, cfg ServerConfig) (_ *Server, err error) {
 				return h(ctx, req)
 			})}
 	}
-	// A node restarted without Join (the one that bootstrapped, say)
-	// finds the mesh through the nodes it knew (peersFile).
-	joins := []transport.Addr{sc.Join}
-	if sc.Join == "" {
-		if known := loadPeers(cfg.Dir); len(known) > 0 {
-			joins = known
-		}
-	}
-	var s *Storage
-	for _, j := range joins {
-		sc.Join = j
-		if s, err = StartStorage(ctx, sc); err == nil || ctx.Err() != nil {
-			break
-		}
-		cfg.Logger.Warn("could not join the mesh; trying the next known node", "via", j, "err", err)
-	}
+	s, err := listenStorage(ctx, sc)
 	if err != nil {
 		if deliver != nil {
 			deliver(nil)
@@ -138,11 +123,11 @@ func StartServer(ctx context.Context, cfg ServerConfig) (_ *Server, err error) {
 	}
 	srv.storage = s
 	self := s.Addr()
+	fresh := true
 	if haveRaft {
 		n.cfg.ID = RegistryID(s)
 		n.tr = s.Transport()
-		fresh, err := isEmptyDir(n.cfg.DataDir)
-		if err != nil {
+		if fresh, err = isEmptyDir(n.cfg.DataDir); err != nil {
 			deliver(nil)
 			return nil, err
 		}
@@ -155,10 +140,34 @@ func StartServer(ctx context.Context, cfg ServerConfig) (_ *Server, err error) {
 		}
 		srv.meta = n
 		ready.Store(true)
-		if cfg.Join != "" && fresh {
-			if err := joinGroup(ctx, cfg.Join, n.cfg.ID, string(self)); err != nil {
-				return nil, err
-			}
+	}
+	// Join the mesh: through Join; or, restarted without it (the node that
+	// bootstrapped, say), through the peers it saved and the members of
+	// its Raft group, which its log names.
+	var joins []transport.Addr
+	if cfg.Join != "" {
+		joins = append(joins, transport.Addr(cfg.Join))
+	} else if !cfg.Bootstrap || !fresh {
+		joins = append(loadPeers(cfg.Dir), srv.raftPeers(ctx)...)
+		if len(joins) == 0 {
+			return nil, errors.New("node: restarted without Join, and knows no other node to join the mesh through")
+		}
+	}
+	if len(joins) == 0 {
+		joins = []transport.Addr{""} // the first node: a new mesh
+	}
+	for _, j := range joins {
+		if err = s.join(ctx, j); err == nil || ctx.Err() != nil {
+			break
+		}
+		cfg.Logger.Warn("could not join the mesh; trying the next known node", "via", j, "err", err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if haveRaft && cfg.Join != "" && fresh {
+		if err := joinGroup(ctx, cfg.Join, n.cfg.ID, string(self)); err != nil {
+			return nil, err
 		}
 	}
 	// Register in the registry, through this node when it is a voter
@@ -168,6 +177,8 @@ func StartServer(ctx context.Context, cfg ServerConfig) (_ *Server, err error) {
 	if haveRaft {
 		roles |= meta.RoleMeta
 		at = string(self)
+	} else if at == "" {
+		at = string(joins[0])
 	}
 	m, err := client.DialMeta(at)
 	if err != nil {
@@ -189,8 +200,42 @@ func StartServer(ctx context.Context, cfg ServerConfig) (_ *Server, err error) {
 	return srv, nil
 }
 
-// peersEvery is how often a node saves the peers it knows.
-const peersEvery = 30 * time.Second
+// peersEvery is how often a node saves the peers it knows: often, since
+// a node killed before its first save would not find the mesh again
+// without --join (but for its Raft peers).
+const peersEvery = 5 * time.Second
+
+// raftPeers returns the addresses of the other members of the node's
+// Raft group, once the driver has re-applied its log (which names them),
+// waiting for that at most a few seconds.
+func (s *Server) raftPeers(ctx context.Context) []transport.Addr {
+	if s.meta == nil || s.meta.raft == nil {
+		return nil
+	}
+	self := s.storage.Addr()
+	var out []transport.Addr
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		out = out[:0]
+		for _, a := range s.meta.raft.Peers() {
+			if a != self && a != "" {
+				out = append(out, a)
+			}
+		}
+		st := s.meta.raft.Status()
+		if len(out) > 0 && st.Applied >= st.Commit {
+			return out
+		}
+		select {
+		case <-ctx.Done():
+			return out
+		case <-tick.C:
+		}
+	}
+}
 
 func (s *Server) keepPeers() {
 	defer close(s.done)

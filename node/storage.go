@@ -53,6 +53,11 @@ type StorageConfig struct {
 
 // Storage is a running storage node.
 type Storage struct {
+	cfg   StorageConfig
+	self  id.ID
+	mux   *transport.Mux
+	ovp   atomic.Pointer[overlay.Tapestry] // for the admin services
+	svcp  atomic.Pointer[blocks.Service]
 	tr    *grpcnet.Transport
 	store *blockstore.Disk
 	ov    *overlay.Tapestry
@@ -62,18 +67,30 @@ type Storage struct {
 // StartStorage opens the node's store, serves its port, joins (or starts)
 // the mesh and starts the block service. The port answers from the start;
 // its services answer Unavailable until the node has joined.
-func StartStorage(ctx context.Context, cfg StorageConfig) (_ *Storage, err error) {
+func StartStorage(ctx context.Context, cfg StorageConfig) (*Storage, error) {
+	s, err := listenStorage(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.join(ctx, cfg.Join); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// listenStorage opens the store and serves the port; join does the rest.
+func listenStorage(ctx context.Context, cfg StorageConfig) (_ *Storage, err error) {
 	if cfg.Dir == "" || cfg.Listen == "" {
 		return nil, errors.New("node: storage: Dir and Listen are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	self, err := loadNodeID(cfg.Dir)
-	if err != nil {
+	s := &Storage{cfg: cfg}
+	if s.self, err = loadNodeID(cfg.Dir); err != nil {
 		return nil, err
 	}
-	s := &Storage{}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -82,18 +99,16 @@ func StartStorage(ctx context.Context, cfg StorageConfig) (_ *Storage, err error
 	if s.store, err = blockstore.Open(filepath.Join(cfg.Dir, "blocks"), blockstore.Options{Logger: cfg.Logger}); err != nil {
 		return nil, fmt.Errorf("node: storage: %w", err)
 	}
-	var ov atomic.Pointer[overlay.Tapestry]
-	var svc atomic.Pointer[blocks.Service]
-	mux := transport.NewMux()
+	s.mux = transport.NewMux()
 	if cfg.Handle != nil {
-		cfg.Handle(mux)
+		cfg.Handle(s.mux)
 	}
 	s.tr, err = grpcnet.Listen(ctx, grpcnet.Config{
-		Listen: cfg.Listen, Handler: mux.Deliver, Latency: cfg.Latency, Logger: cfg.Logger,
+		Listen: cfg.Listen, Handler: s.mux.Deliver, Latency: cfg.Latency, Logger: cfg.Logger,
 		ServerOptions: cfg.ServerOptions,
 		Register: func(g *grpc.Server) {
-			overlay.RegisterAdmin(g, ov.Load)
-			blocks.RegisterAdmin(g, svc.Load)
+			overlay.RegisterAdmin(g, s.ovp.Load)
+			blocks.RegisterAdmin(g, s.svcp.Load)
 			if cfg.Register != nil {
 				cfg.Register(g)
 			}
@@ -102,19 +117,30 @@ func StartStorage(ctx context.Context, cfg StorageConfig) (_ *Storage, err error
 	if err != nil {
 		return nil, fmt.Errorf("node: storage: %w", err)
 	}
-	oc := cfg.Overlay
-	oc.ID, oc.Listen, oc.Transport, oc.Mux, oc.Join, oc.Logger = self, "", s.tr, mux, cfg.Join, cfg.Logger
-	if s.ov, err = overlay.StartTapestry(ctx, oc); err != nil {
-		return nil, fmt.Errorf("node: storage: %w", err)
-	}
-	ov.Store(s.ov)
-	bc := cfg.Blocks
-	bc.Store, bc.Overlay, bc.Transport, bc.Mux, bc.Logger = s.store, s.ov, s.tr, mux, cfg.Logger
-	if s.svc, err = blocks.New(bc); err != nil {
-		return nil, fmt.Errorf("node: storage: %w", err)
-	}
-	svc.Store(s.svc)
 	return s, nil
+}
+
+// join joins the mesh through the node at addr ("": start a new mesh)
+// and starts the block service. After a failure it may be called again.
+func (s *Storage) join(ctx context.Context, addr transport.Addr) error {
+	cfg := s.cfg
+	oc := cfg.Overlay
+	oc.ID, oc.Listen, oc.Transport, oc.Mux, oc.Join, oc.Logger = s.self, "", s.tr, s.mux, addr, cfg.Logger
+	ov, err := overlay.StartTapestry(ctx, oc)
+	if err != nil {
+		return fmt.Errorf("node: storage: %w", err)
+	}
+	bc := cfg.Blocks
+	bc.Store, bc.Overlay, bc.Transport, bc.Mux, bc.Logger = s.store, ov, s.tr, s.mux, cfg.Logger
+	svc, err := blocks.New(bc)
+	if err != nil {
+		ov.Close()
+		return fmt.Errorf("node: storage: %w", err)
+	}
+	s.ov, s.svc = ov, svc
+	s.ovp.Store(ov)
+	s.svcp.Store(svc)
+	return nil
 }
 
 // Addr is the node's address.
