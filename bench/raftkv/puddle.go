@@ -61,7 +61,7 @@ func startPuddle(ctx context.Context, dir, bin, profileDir string) (*cluster, er
 	for i := range 3 {
 		id := i + 1
 		data := filepath.Join(dir, fmt.Sprintf("node%d", id))
-		args := []string{"node", "--id", fmt.Sprint(id), "--data", data, "--bootstrap", "--cluster", strings.Join(spec, ",")}
+		args := []string{"kv", "node", "--id", fmt.Sprint(id), "--data", data, "--bootstrap", "--cluster", strings.Join(spec, ",")}
 		exe := bin
 		if profileDir != "" {
 			if exe, err = os.Executable(); err != nil {

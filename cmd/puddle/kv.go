@@ -17,6 +17,7 @@ func kvCmd() *cobra.Command {
 		Short: "Use the cluster's replicated key-value store",
 	}
 	clientFlags(cmd, 10*time.Second)
+	cmd.AddCommand(kvNodeCmd())
 	with := withClient
 	cmd.AddCommand(&cobra.Command{
 		Use:   "put KEY VALUE",
@@ -84,7 +85,7 @@ func statusCmd() *cobra.Command {
 					continue
 				}
 				reached++
-				fmt.Printf("%-22s %4d %-10s %6d %8d %8d %8d %8d\n", a, st.Id, st.Role, st.Term, st.Leader, st.Commit, st.Applied, st.SnapshotIndex)
+				fmt.Printf("%-22s %4x %-10s %6d %8x %8d %8d %8d\n", a, st.Id, st.Role, st.Term, st.Leader, st.Commit, st.Applied, st.SnapshotIndex)
 			}
 			if reached == 0 {
 				return fmt.Errorf("%w: no node answered at %v", kvclient.ErrUnavailable, addrs)

@@ -14,7 +14,7 @@ import (
 	"github.com/puddlestore/puddlestore/node"
 )
 
-func nodeCmd() *cobra.Command {
+func kvNodeCmd() *cobra.Command {
 	var (
 		id        uint64
 		dataDir   string
@@ -25,12 +25,13 @@ func nodeCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "node",
-		Short: "Run one node of a cluster (one per machine)",
-		Long: `node runs one PuddleStore node. Every node of a new cluster is started with
-the same --cluster list and --bootstrap; a node restarted later finds its
-state in --data and ignores --bootstrap.
+		Short: "Run one node of a key-value cluster (Raft alone, no file system)",
+		Long: `node runs one node of a replicated key-value store: our Raft on its own, as
+the Raft benchmark against etcd uses it. Every node of a new cluster is
+started with the same --cluster list and --bootstrap; a node restarted
+later finds its state in --data and ignores --bootstrap.
 
-  puddle node --id 1 --data /var/lib/puddle --bootstrap \
+  puddle kv node --id 1 --data /var/lib/puddle --bootstrap \
     --cluster 1=10.0.0.1:7101/10.0.0.1:7001,2=10.0.0.2:7101/10.0.0.2:7001,3=10.0.0.3:7101/10.0.0.3:7001
 
 Each member is ID=PEER_ADDR/CLIENT_ADDR.`,

@@ -48,7 +48,7 @@ type procCluster struct {
 
 func (pc *procCluster) start(i int) {
 	pc.t.Helper()
-	cmd := exec.Command(pc.bin, "node", "--id", fmt.Sprint(i+1), "--data", pc.dirs[i], "--bootstrap", "--cluster", pc.cluster)
+	cmd := exec.Command(pc.bin, "kv", "node", "--id", fmt.Sprint(i+1), "--data", pc.dirs[i], "--bootstrap", "--cluster", pc.cluster)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		pc.t.Fatal(err)

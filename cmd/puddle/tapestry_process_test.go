@@ -88,6 +88,9 @@ func startNodeProcess(t *testing.T, bin, kind string, args ...string) *tapNode {
 	case <-n.done:
 		t.Fatalf("node %v exited before joining: %v", args, n.err)
 	case <-time.After(20 * time.Second):
+		// A goroutine dump on its stderr says where it is stuck.
+		_ = syscall.Kill(cmd.Process.Pid, syscall.SIGQUIT)
+		<-n.done
 		t.Fatalf("node %v did not join within 20s", args)
 	}
 	return n

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/puddlestore/puddlestore/node"
+)
+
+func nodeCmd() *cobra.Command {
+	var (
+		cfg         node.ServerConfig
+		joinTimeout time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "node --data DIR --listen ADDR (--bootstrap | --join ADDR) [--meta]",
+		Short: "Run one node of a PuddleStore cluster (one per machine)",
+		Long: `node runs one PuddleStore node on one address: a storage node (blocks, the
+Tapestry overlay) and, with --meta, a voter of the metadata Raft group.
+The first node bootstraps the cluster and is a metadata voter; the others
+join through any metadata node:
+
+  puddle node --data /var/lib/puddle --listen 10.0.0.1:7000 --bootstrap --meta
+  puddle node --data /var/lib/puddle --listen 10.0.0.2:7000 --join 10.0.0.1:7000 --meta
+  puddle node --data /var/lib/puddle --listen 10.0.0.3:7000 --join 10.0.0.1:7000 --meta
+  puddle node --data /var/lib/puddle --listen 10.0.0.4:7000 --join 10.0.0.1:7000
+
+A joining metadata voter enters the Raft group as a learner and is promoted
+once it has caught up. Three or five metadata voters tolerate one or two
+failures. Restart a node with the same command: it finds its state (its
+id, blocks and Raft log) in --data, and the cluster through --join or the
+peers it saved. Clients use the metadata nodes' addresses
+(PUDDLE_ADDR=10.0.0.1:7000,10.0.0.2:7000,10.0.0.3:7000). SIGINT or SIGTERM
+stops the node cleanly.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch {
+			case cfg.Dir == "" || cfg.Listen == "":
+				return fmt.Errorf("%w: --data and --listen are required", errUsage)
+			case cfg.Bootstrap == (cfg.Join != ""):
+				return fmt.Errorf("%w: give --bootstrap (the first node of a new cluster) or --join ADDR (any metadata node), not both", errUsage)
+			case cfg.Bootstrap && !cfg.Meta:
+				return fmt.Errorf("%w: the node that bootstraps a cluster is a metadata voter: add --meta", errUsage)
+			}
+			if err := checkHostPort(cfg.Listen, "--listen"); err != nil {
+				return err
+			}
+			if cfg.Join != "" {
+				if err := checkHostPort(cfg.Join, "--join"); err != nil {
+					return err
+				}
+			}
+			if err := checkOverlayFlags(cfg.Overlay); err != nil {
+				return err
+			}
+			if b := cfg.Blocks; b.Replicas < 1 || b.WriteQuorum < 0 || b.WriteQuorum > b.Replicas || b.RepairInterval == 0 {
+				return fmt.Errorf("%w: want --replicas >= 1, 0 <= --write-quorum <= --replicas, --repair-interval not 0", errUsage)
+			}
+			cfg.Logger = logger(cmd)
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			startCtx, cancel := context.WithTimeout(ctx, joinTimeout)
+			defer cancel()
+			s, err := node.StartServer(startCtx, cfg)
+			if err != nil {
+				return tapestryErr(err)
+			}
+			role := "storage"
+			if cfg.Meta {
+				role = "storage and metadata voter"
+			}
+			fmt.Printf("puddle node %s at %s: %s, R=%d\n", s.Storage().Overlay().Self().ID, s.Addr(), role, cfg.Blocks.Replicas)
+			select {
+			case <-ctx.Done():
+			case <-raftDone(s):
+			}
+			return s.Close()
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Dir, "data", "", "data directory (blocks, id, Raft log)")
+	f.StringVar(&cfg.Listen, "listen", "", "address to serve on, for peers and clients (host:port)")
+	f.BoolVar(&cfg.Bootstrap, "bootstrap", false, "start a new cluster (the first node; needs --meta)")
+	f.StringVar(&cfg.Join, "join", "", "address of any metadata node of the cluster to join")
+	f.BoolVar(&cfg.Meta, "meta", false, "be a voter of the metadata Raft group")
+	f.DurationVar(&joinTimeout, "join-timeout", time.Minute, "give up starting after this long")
+	f.DurationVar(&cfg.TickInterval, "raft-tick", 100*time.Millisecond, "length of one Raft tick")
+	f.IntVar(&cfg.Blocks.Replicas, "replicas", 3, "copies of every block (R)")
+	f.IntVar(&cfg.Blocks.WriteQuorum, "write-quorum", 0, "copies durable before a block put is acknowledged (W; 0: R)")
+	f.DurationVar(&cfg.Blocks.RepairInterval, "repair-interval", time.Minute, "time between repair passes (negative: none)")
+	f.Int64Var(&cfg.Blocks.CacheBytes, "cache-bytes", 64<<20, "budget of the cache of blocks read from other nodes (negative: none)")
+	overlayFlags(f, &cfg.Overlay)
+	return cmd
+}
+
+// raftDone is closed when a metadata voter's Raft driver stops on its
+// own (a storage failure); never for a storage-only node.
+func raftDone(s *node.Server) <-chan struct{} {
+	if s.Meta() == nil {
+		return nil
+	}
+	return s.Meta().Raft().Done()
+}
