@@ -38,4 +38,20 @@
 // its root and every block by the hash of its bytes, a reader sees exactly
 // one whole version, never a mix of two, and a chunk whose length differs
 // from its manifest's entry is reported as ErrCorrupt.
+//
+// # The file system (fs.go, file.go, iofs.go)
+//
+// FS joins the two: names and versions live in Meta (the metadata
+// service: client.Meta over gRPC, or MetaState in one process), contents
+// in Blocks. WriteFile streams a reader through WriteContent and then
+// commits the root manifest's ref as the file's new version, so a failed
+// write leaves the file as it was (its blocks, unreferenced, are garbage
+// for a later collector). A reader opens one version (its manifest ref)
+// and reads it whole whatever is committed meanwhile: readers never see a
+// mix. A File opened for writing buffers in an unlinked local file and
+// commits on Sync or Close with a compare-and-swap from the version it
+// opened (close-to-open consistency, as AFS and NFS give): the second of
+// two racing writers gets meta.ErrConflict, with the winner's version, and
+// commits nothing. AsOf is a read-only view of the whole tree at a time.
+// IOFS is the read-only io/fs view; it passes testing/fstest.TestFS.
 package fsys
