@@ -25,7 +25,8 @@ func putCmd() *cobra.Command {
 		Short: "Store a local file (or with -r a directory) in the cluster",
 		Long: `put stores LOCAL ("-" for stdin) at the absolute path REMOTE, as a new version
 if the file exists. When REMOTE is an existing directory or ends in "/",
-the file goes inside it under its own name. With -r, LOCAL is a directory
+the file goes inside it under its own name; missing directories above the
+file are made. With -r, LOCAL is a directory
 copied with everything under it. The new version is committed once all its
 blocks are stored on the cluster; a failed put leaves the file as it was.`,
 		Args: cobra.ExactArgs(2),
@@ -87,6 +88,13 @@ func putFile(ctx context.Context, c *client.Client, local, dest string, out io.W
 			return fmt.Errorf("%w: %s is a directory (puddle put -r copies directories)", errUsage, local)
 		}
 		in, size = f, st.Size()
+	}
+	// Like object stores' copy commands, put makes the directories above
+	// the file (an existing one is no error).
+	if dir := path.Dir(dest); dir != "/" {
+		if err := c.MkdirAll(ctx, dir); err != nil {
+			return err
+		}
 	}
 	p := newProgress("put "+dest, size)
 	v, stats, err := c.WriteFile(ctx, dest, p.reader(in), fsys.WriteOptions{})
