@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/puddlestore/puddlestore/blockstore"
 	"github.com/puddlestore/puddlestore/transport"
@@ -181,6 +182,31 @@ func (c *Client) send(to transport.Addr, m *msg) error {
 	return c.cfg.Transport.Send(to, transport.ServiceBlock, m.encode(nil))
 }
 
+// sendWait is send, waiting while the peer's queue is full (with backoff,
+// until ctx ends) instead of failing at once: block data has no
+// retransmission of its own, and a full queue means the peer (or the way
+// to it) is slower than the callers, who should slow down rather than
+// fail (found by bench/fs: 16 writers of small blocks failed puts with
+// "queue full").
+func (c *Client) sendWait(ctx context.Context, to transport.Addr, m *msg) error {
+	b := m.encode(nil)
+	wait := time.Millisecond
+	for {
+		err := c.cfg.Transport.Send(to, transport.ServiceBlock, b)
+		if !errors.Is(err, transport.ErrQueueFull) {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		wait = min(2*wait, 50*time.Millisecond)
+	}
+}
+
 // Store sends data to the peer, in chunks of at most MaxChunk bytes, and
 // returns once the peer has made it durable.
 func (c *Client) Store(ctx context.Context, to transport.Addr, data []byte) error {
@@ -193,7 +219,7 @@ func (c *Client) Store(ctx context.Context, to transport.Addr, data []byte) erro
 		for off := int64(0); ; off += MaxChunk {
 			end := min(off+MaxChunk, size)
 			m := &msg{typ: tStoreChunk, id: id, ref: ref, size: size, off: off, data: data[off:end]}
-			if err := c.send(to, m); err != nil {
+			if err := c.sendWait(ctx, to, m); err != nil {
 				return err
 			}
 			if end == size {

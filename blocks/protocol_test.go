@@ -384,3 +384,47 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// fullQueue is a transport whose Send reports a full queue for the first
+// `full` sends, as grpcnet does when a peer is slower than its callers.
+type fullQueue struct {
+	transport.Transport
+	mu   sync.Mutex
+	full int
+}
+
+func (f *fullQueue) Send(to transport.Addr, svc transport.Service, p []byte) error {
+	f.mu.Lock()
+	if f.full > 0 {
+		f.full--
+		f.mu.Unlock()
+		return transport.ErrQueueFull
+	}
+	f.mu.Unlock()
+	return f.Transport.Send(to, svc, p)
+}
+
+// TestStoreWaitsOutAFullQueue: a store whose chunks meet a full send
+// queue waits and sends again, rather than failing the put.
+func TestStoreWaitsOutAFullQueue(t *testing.T) {
+	p := newPair(t, 3)
+	mux := transport.NewMux()
+	ep, err := p.net.Endpoint("cli2", mux.Deliver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fq := &fullQueue{Transport: ep, full: 5}
+	cli, err := NewClient(ClientConfig{Transport: fq})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	Handle(mux, nil, cli)
+	data := randBlock(rand.New(rand.NewPCG(3, 3)), 3*MaxChunk+5)
+	if err := cli.Store(ctxT(t, 10*time.Second), "srv", data); err != nil {
+		t.Fatalf("store through a queue full 5 times: %v", err)
+	}
+	if got, err := p.store.Get(ctxT(t, time.Second), blockstore.RefOf(data)); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("stored block: %d bytes, %v", len(got), err)
+	}
+}
