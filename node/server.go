@@ -65,10 +65,11 @@ type Server struct {
 // Unavailable until its Raft driver runs.
 var raftServices = []string{"/puddlestore.kv.", "/puddlestore.meta."}
 
-// StartServer starts a node: its storage node first (joining the mesh
-// through Join), then, with Meta, its Raft driver on the same port
-// (joining the group through Join), and registers it in the metadata
-// registry.
+// StartServer starts a node: it opens its store and serves its port;
+// with Meta it starts its Raft driver there; it joins the mesh (through
+// Join, else the peers it saved and its Raft group's members) and starts
+// the block service; a new voter joins the Raft group through Join; and
+// the node registers in the metadata registry.
 func StartServer(ctx context.Context, cfg ServerConfig) (_ *Server, err error) {
 	switch {
 	case cfg.Dir == "" || cfg.Listen == "":
