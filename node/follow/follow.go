@@ -58,6 +58,10 @@ func Retry(err error) Verdict { return Verdict{kind: kindRetry, err: err} }
 
 // Cluster is a client's view of one cluster. Safe for concurrent use.
 type Cluster struct {
+	// Patience overrides DefaultPatience when positive. Set it before the
+	// first request.
+	Patience time.Duration
+
 	unavailable error // wrapped into the error of a request that ran out of time
 	mu          struct {
 		sync.Mutex
@@ -134,12 +138,25 @@ func (c *Cluster) noteLeader(addr string) {
 	}
 }
 
+// DefaultPatience is how long Do keeps trying while no node answers at
+// all (a cluster that is down, or a wrong address), before it fails with
+// the unavailable error rather than waiting for the caller's deadline. A
+// node that answers, even "not the leader", resets it; elections take
+// about a second.
+const DefaultPatience = 10 * time.Second
+
 // Do runs call against the leader until it is Done or Final, or ctx
-// ends. call returns an error for a failed RPC (the node is unreachable:
-// retried elsewhere) and otherwise its verdict on the reply.
+// ends, or no node has answered for its patience. call returns an error for
+// a failed RPC (the node is unreachable: retried elsewhere) and otherwise
+// its verdict on the reply.
 func (c *Cluster) Do(ctx context.Context, call func(ctx context.Context, cc *grpc.ClientConn, addr string) (Verdict, error)) error {
 	backoff := 10 * time.Millisecond
 	var last error
+	var silentSince time.Time // since when no node has answered
+	patience := DefaultPatience
+	if c.Patience > 0 {
+		patience = c.Patience
+	}
 	for attempt := 0; ; attempt++ {
 		addr := c.target(attempt)
 		cc, err := c.Conn(addr)
@@ -147,10 +164,18 @@ func (c *Cluster) Do(ctx context.Context, call func(ctx context.Context, cc *grp
 			return err
 		}
 		v, err := call(ctx, cc, addr)
+		if err == nil {
+			silentSince = time.Time{}
+		}
 		switch {
 		case err != nil:
 			if ctx.Err() != nil {
 				return fmt.Errorf("%w: %w (last error: %v)", c.unavailable, ctx.Err(), err)
+			}
+			if silentSince.IsZero() {
+				silentSince = time.Now()
+			} else if time.Since(silentSince) > patience {
+				return fmt.Errorf("%w: no node of %v answered for %v (last error: %v)", c.unavailable, c.Addrs(), patience, err)
 			}
 			last = err
 			c.noteLeader("")
