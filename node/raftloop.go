@@ -198,14 +198,23 @@ func (r *Raft) processReady() error {
 				return fmt.Errorf("save snapshot: %w", err)
 			}
 		}
-		// A HardState whose commit alone advanced is saved too: a restarted
-		// node rebuilds its membership from the conf changes up to its
-		// saved commit, and one that saw only its bootstrap entry
-		// committed would think itself the only voter and elect itself
-		// (found by the kill -9 process test: two leaders in one term).
+		// A HardState whose commit alone advanced is saved too, so that a
+		// restarted node re-applies less. Safety does not depend on it:
+		// the core takes its membership from the whole log, committed or
+		// not (raft's doc, "Membership"), so a restart with a stale commit
+		// index cannot make a node think itself the only voter.
 		if len(rd.Entries) > 0 || rd.MustSync || !rd.HardState.IsEmpty() {
 			if err := r.w.Save(rd.HardState, rd.Entries); err != nil {
 				return fmt.Errorf("save entries: %w", err)
+			}
+		}
+		// A member counts from the moment its entry is in the log: learn
+		// its address now, so that the leader reaches a new learner before
+		// the change commits.
+		for _, e := range rd.Entries {
+			var cc pb.ConfChange
+			if e.Type == pb.EntryConfChange && cc.Unmarshal(e.Data) == nil {
+				r.learnAddress(cc)
 			}
 		}
 		for _, m := range later {
@@ -302,17 +311,30 @@ func (r *Raft) apply(ents []pb.Entry) {
 	}
 }
 
+// learnAddress records the addresses an added member's change carries. An
+// address is only a hint where to send: one learned from an entry later
+// overwritten does no harm.
+func (r *Raft) learnAddress(cc pb.ConfChange) {
+	if cc.Type != pb.ConfAddVoter && cc.Type != pb.ConfAddLearner {
+		return
+	}
+	peer, client, ok := parseMemberContext(cc.Context)
+	if !ok {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.mu.peers[cc.NodeID] = transport.Addr(peer)
+	if client != "" {
+		r.mu.clients[cc.NodeID] = client
+	}
+}
+
 func (r *Raft) applyConfChange(cc pb.ConfChange) {
+	r.learnAddress(cc)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	switch cc.Type {
-	case pb.ConfAddVoter, pb.ConfAddLearner:
-		if peer, client, ok := parseMemberContext(cc.Context); ok {
-			r.mu.peers[cc.NodeID] = transport.Addr(peer)
-			if client != "" {
-				r.mu.clients[cc.NodeID] = client
-			}
-		}
 	case pb.ConfRemoveNode:
 		if cc.NodeID != r.cfg.ID {
 			delete(r.mu.peers, cc.NodeID)

@@ -43,6 +43,18 @@ type raftLog struct {
 	// snapSumOK says it is current.
 	snapSum   uint32
 	snapSumOK bool
+	// confDirty: an append added or truncated a configuration change since
+	// the owner last looked; its membership must be read again.
+	confDirty bool
+}
+
+func hasConfChange(ents []pb.Entry) bool {
+	for i := range ents {
+		if ents[i].Type == pb.EntryConfChange {
+			return true
+		}
+	}
+	return false
 }
 
 // setSnap replaces the node's snapshot.
@@ -172,10 +184,16 @@ func (l *raftLog) append(ents ...pb.Entry) error {
 		// Cut the capacity so that the new entries never overwrite the
 		// backing array that earlier Ready entries or messages still see.
 		k := int(after + 1 - l.first)
+		if hasConfChange(l.ents[k:]) {
+			l.confDirty = true
+		}
 		l.ents = l.ents[:k:k]
 		if l.stabled > after {
 			l.stabled = after
 		}
+	}
+	if hasConfChange(ents) {
+		l.confDirty = true
 	}
 	l.ents = append(l.ents, ents...)
 	return nil
@@ -284,6 +302,7 @@ func (l *raftLog) restore(s pb.Snapshot) {
 	l.first = idx + 1
 	l.prevTerm = s.Metadata.Term
 	l.ents = nil
+	l.confDirty = false // the owner takes the snapshot's membership
 	l.committed = idx
 	l.stabled = idx
 	l.applied, l.applying = idx, idx

@@ -181,8 +181,9 @@ func (n *Node) Compact(index uint64, data []byte, keep uint64) (pb.Snapshot, err
 }
 
 // ErrSnapshotNotNow: a snapshot cannot be described at the applied index
-// right now (committed configuration changes are not applied yet); try
-// again after the next Advance.
+// right now; try again after the next Advance. SnapshotMetadata no longer
+// returns it (it describes the membership at the applied index); kept so
+// that drivers checking for it still build.
 var ErrSnapshotNotNow = errors.New("raft: no snapshot point now")
 
 // SnapshotMetadata describes a snapshot taken at the applied index now: its
@@ -191,16 +192,17 @@ var ErrSnapshotNotNow = errors.New("raft: no snapshot point now")
 // moment, and calls CompactTo with both when the encoding is done.
 func (n *Node) SnapshotMetadata() (pb.SnapshotMetadata, error) {
 	l := n.r.log
-	if n.r.hasUnappliedConfChanges() {
-		// Our membership already includes changes the applied index does
-		// not (a restarted node replays them at once).
-		return pb.SnapshotMetadata{}, ErrSnapshotNotNow
-	}
 	t, ok := l.term(l.applied)
 	if !ok {
 		return pb.SnapshotMetadata{}, fmt.Errorf("%w: no term for %d", ErrCompacted, l.applied)
 	}
-	return pb.SnapshotMetadata{Index: l.applied, Term: t, ConfState: n.r.confState()}, nil
+	// The membership at the applied index, not the node's current one:
+	// that includes every change in the log, committed or not.
+	cs, err := n.r.confStateAt(l.applied)
+	if err != nil {
+		return pb.SnapshotMetadata{}, err
+	}
+	return pb.SnapshotMetadata{Index: l.applied, Term: t, ConfState: cs}, nil
 }
 
 // CompactTo records s, whose metadata SnapshotMetadata gave, as the node's
@@ -287,13 +289,10 @@ func (n *Node) Advance(rd Ready) {
 		if e.Index <= r.log.applied {
 			continue
 		}
-		if e.Type == pb.EntryConfChange {
-			var cc pb.ConfChange
-			if err := cc.Unmarshal(e.Data); err == nil {
-				r.applyConfChange(cc)
-			}
-		}
 		r.log.applied = e.Index
+		if e.Type == pb.EntryConfChange {
+			r.confCommitted()
+		}
 	}
 	if r.log.applying < r.log.applied {
 		r.log.applying = r.log.applied

@@ -110,27 +110,12 @@ func newRaft(cfg Config) (*raft, error) {
 		rng:    rand.New(rand.NewPCG(uint64(cfg.Seed), cfg.ID)),
 		prs:    map[uint64]*progress{},
 	}
-	// Membership: the snapshot's, then every committed configuration
-	// change after it, so that a restarted node campaigns with the right
-	// quorum before its driver re-applies the log.
-	cs := cfg.Snapshot.Metadata.ConfState
-	for _, id := range cs.Voters {
-		r.addNode(id, false)
-	}
-	for _, id := range cs.Learners {
-		r.addNode(id, true)
-	}
-	for _, e := range l.ents {
-		if e.Index > l.committed {
-			break
-		}
-		if e.Type == pb.EntryConfChange {
-			var cc pb.ConfChange
-			if err := cc.Unmarshal(e.Data); err != nil {
-				return nil, fmt.Errorf("raft: configuration entry %d: %w", e.Index, err)
-			}
-			r.applyConfChange(cc)
-		}
+	// Membership: the latest configuration in the log, committed or not
+	// (thesis §4.1; see "Membership" in doc.go). The committed prefix is
+	// not enough: the persisted commit index may lag what was committed.
+	l.confDirty = false
+	if err := r.syncConf(); err != nil {
+		return nil, err
 	}
 	if !fresh && cfg.ReadOnlyOption == ReadOnlyLeaseBased {
 		r.quietTicks = uint64(cfg.ElectionTick)
@@ -238,34 +223,102 @@ func (r *raft) removeNode(id uint64) {
 	delete(r.prs, id)
 }
 
-// applyConfChange makes a committed configuration change take effect.
-// Changes are idempotent: a restarted node re-applies its log.
-func (r *raft) applyConfChange(cc pb.ConfChange) {
-	if cc.NodeID == None {
-		return
+// confStateAt returns the membership of the log prefix ending at index i:
+// the snapshot's, then every configuration change after it up to i. The log
+// always holds every entry after the snapshot (compaction keeps them), so
+// any i from the snapshot's index to the last index can be described.
+func (r *raft) confStateAt(i uint64) (pb.ConfState, error) {
+	cs := r.log.snap.Metadata.ConfState
+	voters := slices.Sorted(slices.Values(cs.Voters))
+	learners := slices.Sorted(slices.Values(cs.Learners))
+	lo := max(r.log.snap.Metadata.Index+1, r.log.first)
+	for _, e := range r.log.slice(lo, i+1, 0) {
+		if e.Type != pb.EntryConfChange {
+			continue
+		}
+		var cc pb.ConfChange
+		if err := cc.Unmarshal(e.Data); err != nil {
+			return pb.ConfState{}, fmt.Errorf("raft: configuration entry %d: %w", e.Index, err)
+		}
+		if cc.NodeID == None {
+			continue
+		}
+		switch cc.Type {
+		case pb.ConfAddVoter:
+			learners = removeSorted(learners, cc.NodeID)
+			voters = insertSorted(voters, cc.NodeID)
+		case pb.ConfAddLearner:
+			voters = removeSorted(voters, cc.NodeID)
+			learners = insertSorted(learners, cc.NodeID)
+		case pb.ConfRemoveNode:
+			voters = removeSorted(voters, cc.NodeID)
+			learners = removeSorted(learners, cc.NodeID)
+		}
 	}
-	switch cc.Type {
-	case pb.ConfAddVoter:
-		r.addNode(cc.NodeID, false)
-	case pb.ConfAddLearner:
-		r.addNode(cc.NodeID, true)
-	case pb.ConfRemoveNode:
-		r.removeNode(cc.NodeID)
+	return pb.ConfState{Voters: voters, Learners: learners}, nil
+}
+
+// syncConf makes the membership that of the whole log: a configuration
+// takes effect as soon as its entry is in the log, committed or not, and a
+// truncated one stops counting at once (thesis §4.1). Members that stay
+// keep their progress.
+func (r *raft) syncConf() error {
+	cs, err := r.confStateAt(r.log.lastIndex())
+	if err != nil {
+		return err
+	}
+	r.setConf(cs)
+	return nil
+}
+
+// setConf replaces the membership by cs.
+func (r *raft) setConf(cs pb.ConfState) {
+	for _, id := range r.members() {
+		if !slices.Contains(cs.Voters, id) && !slices.Contains(cs.Learners, id) {
+			r.removeNode(id)
+		}
+	}
+	for _, id := range cs.Voters {
+		r.addNode(id, false)
+	}
+	for _, id := range cs.Learners {
+		r.addNode(id, true)
 	}
 	if r.state != StateLeader {
-		return
-	}
-	if !r.promotable() {
-		// A leader that is no longer a voter steps down (thesis §4.2.2).
-		r.logf("%x removed from the voters, stepping down at term %d", r.id, r.term)
-		r.becomeFollower(r.term, None)
 		return
 	}
 	if r.leadTransferee != None && !r.isVoter(r.leadTransferee) {
 		r.abortLeaderTransfer()
 	}
+	// The quorum may have shrunk. (A leader that removed itself goes on
+	// leading, without counting its own copy, until the change commits:
+	// confCommitted.)
 	if r.maybeCommit() {
 		r.bcastAppend()
+	}
+}
+
+// syncConfIfChanged re-reads the membership from the log when entries
+// added to or truncated from it held a configuration change.
+func (r *raft) syncConfIfChanged() {
+	if !r.log.confDirty {
+		return
+	}
+	r.log.confDirty = false
+	if err := r.syncConf(); err != nil {
+		// Entries reach the log only from a proposal (checked) or a
+		// leader's append of such entries.
+		panic(err)
+	}
+}
+
+// confCommitted runs when a configuration change is applied: a leader that
+// is no longer a voter steps down once its removal is committed (thesis
+// §4.2.2). The membership itself changed when the entry was appended.
+func (r *raft) confCommitted() {
+	if r.state == StateLeader && !r.promotable() {
+		r.logf("%x removed from the voters, stepping down at term %d", r.id, r.term)
+		r.becomeFollower(r.term, None)
 	}
 }
 
@@ -422,6 +475,7 @@ func (r *raft) appendEntry(es ...pb.Entry) {
 	if err := r.log.append(es...); err != nil {
 		panic(err) // appending after our own last index cannot conflict
 	}
+	r.syncConfIfChanged()
 }
 
 // maybeCommit advances the commit index to the highest index stored on a

@@ -342,6 +342,7 @@ func (r *raft) handleAppend(m pb.Message) error {
 		return nil
 	}
 	lastNew, ok, err := r.log.maybeAppend(m.Index, m.LogTerm, m.Commit, m.Entries)
+	r.syncConfIfChanged()
 	if err != nil {
 		return err
 	}
