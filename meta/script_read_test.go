@@ -9,7 +9,7 @@ import (
 // read runs the script commands that do not change the state.
 func (e *env) read(c cmd, at int64) string {
 	s := e.h.s
-	switch c.name {
+	switch c.Name {
 	case "stat":
 		in, err := s.Stat(e.arg(c, 0), at)
 		if err != nil {
@@ -108,7 +108,7 @@ func (e *env) read(c cmd, at int64) string {
 		e.h = fresh // carry on with the restored copy
 		return fmt.Sprintf("snapshot %d bytes; restored copy identical", len(b))
 	}
-	e.fatalf("unknown command %q", c.name)
+	e.fatalf("unknown command %q", c.Name)
 	return ""
 }
 

@@ -3,14 +3,14 @@ package meta
 import (
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/puddlestore/puddlestore/internal/script"
 )
 
 // TestScripts runs the scripts in testdata/*.txt, each against a fresh
@@ -44,69 +44,10 @@ func TestScripts(t *testing.T) {
 	}
 }
 
-var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of testdata scripts")
+// cmd is one parsed script command (internal/script).
+type cmd = script.Cmd
 
-// cmd is one parsed script command.
-type cmd struct {
-	where string // file:line
-	name  string
-	pos   []string
-	kv    map[string]string
-}
-
-func parseCmd(where, s string) cmd {
-	f := strings.Fields(s)
-	c := cmd{where: where, name: f[0], kv: map[string]string{}}
-	for _, a := range f[1:] {
-		if k, v, ok := strings.Cut(a, "="); ok {
-			c.kv[k] = v
-		} else {
-			c.pos = append(c.pos, a)
-		}
-	}
-	return c
-}
-
-// runScript runs one script through handle, comparing or (with -rewrite)
-// regenerating the outputs. Output never has blank lines; empty is "ok".
-func runScript(t *testing.T, path string, handle func(cmd) string) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	var out strings.Builder
-	for i := 0; i < len(lines); i++ {
-		l := lines[i]
-		if strings.TrimSpace(l) == "" || strings.HasPrefix(l, "#") {
-			out.WriteString(l + "\n")
-			continue
-		}
-		where := fmt.Sprintf("%s:%d", path, i+1)
-		if i+1 >= len(lines) || lines[i+1] != "----" {
-			t.Fatalf("%s: command without ---- separator", where)
-		}
-		i++
-		var want []string
-		for i+1 < len(lines) && strings.TrimSpace(lines[i+1]) != "" {
-			i++
-			want = append(want, lines[i])
-		}
-		got := strings.TrimRight(handle(parseCmd(where, l)), "\n")
-		if got == "" {
-			got = "ok"
-		}
-		if w := strings.Join(want, "\n"); !*rewrite && got != w {
-			t.Errorf("%s: %s\n--- want:\n%s\n--- got:\n%s", where, l, w, got)
-		}
-		out.WriteString(l + "\n----\n" + got + "\n")
-	}
-	if *rewrite {
-		if err := os.WriteFile(path, []byte(out.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
+func runScript(t *testing.T, path string, handle func(cmd) string) { script.Run(t, path, handle) }
 
 // env is one script's state machine and the refs it has named.
 type env struct {
@@ -125,14 +66,14 @@ func (e *env) fatalf(format string, args ...any) {
 }
 
 func (e *env) arg(c cmd, i int) string {
-	if i >= len(c.pos) {
-		e.fatalf("%s: missing argument %d", c.name, i+1)
+	if i >= len(c.Pos) {
+		e.fatalf("%s: missing argument %d", c.Name, i+1)
 	}
-	return c.pos[i]
+	return c.Pos[i]
 }
 
 func (e *env) flag(c cmd, name string) bool {
-	for _, p := range c.pos {
+	for _, p := range c.Pos {
 		if p == name {
 			return true
 		}
@@ -141,14 +82,14 @@ func (e *env) flag(c cmd, name string) bool {
 }
 
 func (e *env) str(c cmd, k, def string) string {
-	if v, ok := c.kv[k]; ok {
+	if v, ok := c.KV[k]; ok {
 		return v
 	}
 	return def
 }
 
 func (e *env) int(c cmd, k string, def int64) int64 {
-	v, ok := c.kv[k]
+	v, ok := c.KV[k]
 	if !ok {
 		return def
 	}
@@ -162,7 +103,7 @@ func (e *env) int(c cmd, k string, def int64) int64 {
 func (e *env) uint(c cmd, k string, def uint64) uint64 { return uint64(e.int(c, k, int64(def))) }
 
 func (e *env) mode(c cmd, def uint32) uint32 {
-	v, ok := c.kv["mode"]
+	v, ok := c.KV["mode"]
 	if !ok {
 		return def
 	}
@@ -201,10 +142,10 @@ func (e *env) expect(c cmd) Expect {
 }
 
 func (e *env) handle(c cmd) string {
-	e.where = c.where
+	e.where = c.Where
 	at := e.int(c, "at", Latest)
 	var m Command
-	switch c.name {
+	switch c.Name {
 	case "config":
 		e.reset(Config{MaxSessions: int(e.int(c, "max-sessions", 0))})
 		return "ok"
@@ -232,7 +173,7 @@ func (e *env) handle(c cmd) string {
 	case "rmnode":
 		m = RemoveNode(e.uint(c, "id", 0))
 	case "raw":
-		b, err := hex.DecodeString(strings.Join(c.pos, "")) // spaces between bytes are fine
+		b, err := hex.DecodeString(strings.Join(c.Pos, "")) // spaces between bytes are fine
 		if err != nil {
 			e.fatalf("bad hex: %v", err)
 		}

@@ -2,9 +2,7 @@ package tapestrytest
 
 import (
 	"errors"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -13,6 +11,7 @@ import (
 	"time"
 
 	"github.com/puddlestore/puddlestore/id"
+	"github.com/puddlestore/puddlestore/internal/script"
 	"github.com/puddlestore/puddlestore/tapestry"
 )
 
@@ -45,69 +44,10 @@ func TestInteraction(t *testing.T) {
 	}
 }
 
-var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of testdata scripts")
+// cmd is one parsed script command (internal/script).
+type cmd = script.Cmd
 
-// cmd is one parsed script command.
-type cmd struct {
-	where string // file:line
-	name  string
-	pos   []string
-	kv    map[string]string
-}
-
-func parseCmd(where, s string) cmd {
-	f := strings.Fields(s)
-	c := cmd{where: where, name: f[0], kv: map[string]string{}}
-	for _, a := range f[1:] {
-		if k, v, ok := strings.Cut(a, "="); ok {
-			c.kv[k] = v
-		} else {
-			c.pos = append(c.pos, a)
-		}
-	}
-	return c
-}
-
-// runScript runs one script through handle, comparing or (with -rewrite)
-// regenerating the outputs. Output never has blank lines; empty is "ok".
-func runScript(t *testing.T, path string, handle func(cmd) string) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	var out strings.Builder
-	for i := 0; i < len(lines); i++ {
-		l := lines[i]
-		if strings.TrimSpace(l) == "" || strings.HasPrefix(l, "#") {
-			out.WriteString(l + "\n")
-			continue
-		}
-		where := fmt.Sprintf("%s:%d", path, i+1)
-		if i+1 >= len(lines) || lines[i+1] != "----" {
-			t.Fatalf("%s: command without ---- separator", where)
-		}
-		i++
-		var want []string
-		for i+1 < len(lines) && strings.TrimSpace(lines[i+1]) != "" {
-			i++
-			want = append(want, lines[i])
-		}
-		got := strings.TrimRight(handle(parseCmd(where, l)), "\n")
-		if got == "" {
-			got = "ok"
-		}
-		if w := strings.Join(want, "\n"); !*rewrite && got != w {
-			t.Errorf("%s: %s\n--- want:\n%s\n--- got:\n%s", where, l, w, got)
-		}
-		out.WriteString(l + "\n----\n" + got + "\n")
-	}
-	if *rewrite {
-		if err := os.WriteFile(path, []byte(out.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
+func runScript(t *testing.T, path string, handle func(cmd) string) { script.Run(t, path, handle) }
 
 // env is one script's mesh and what the script has named.
 type env struct {
@@ -136,7 +76,7 @@ func newEnv(t *testing.T) *env {
 
 func (e *env) fatalf(c cmd, format string, args ...any) {
 	e.t.Helper()
-	e.t.Fatalf("%s: %s: %s", c.where, c.name, fmt.Sprintf(format, args...))
+	e.t.Fatalf("%s: %s: %s", c.Where, c.Name, fmt.Sprintf(format, args...))
 }
 
 // mesh returns the mesh, creating it with the settings so far.
@@ -161,7 +101,7 @@ func (e *env) mesh() *Mesh {
 
 func (e *env) handle(c cmd) string {
 	e.t.Helper()
-	switch c.name {
+	switch c.Name {
 	case "mesh":
 		return e.cmdMesh(c)
 	case "add":
@@ -173,7 +113,7 @@ func (e *env) handle(c cmd) string {
 		return "ok"
 	case "join":
 		x, gw := e.node(c, 0), e.node(c, 2)
-		if len(c.pos) != 3 || c.pos[1] != "via" {
+		if len(c.Pos) != 3 || c.Pos[1] != "via" {
 			e.fatalf(c, "want: join N via M")
 		}
 		e.req++
@@ -205,7 +145,7 @@ func (e *env) handle(c cmd) string {
 		x, key := e.node(c, 0), e.object(c, 1)
 		e.req++
 		e.mesh().Do(x, func(n *tapestry.Node) {
-			if c.name == "publish" {
+			if c.Name == "publish" {
 				n.Publish(e.req, key)
 			} else {
 				n.Unpublish(key)
@@ -247,7 +187,7 @@ func (e *env) cmdMesh(c cmd) string {
 	ints := map[string]*int{"slot": &e.nc.SlotSize, "salts": &e.nc.Salts, "width": &e.nc.SearchWidth,
 		"heartbeat": &e.nc.HeartbeatTicks, "failure": &e.nc.FailureTicks, "republish": &e.nc.RepublishTicks,
 		"ttl": &e.nc.PointerTTLTicks, "request": &e.nc.RequestTicks, "maintain": &e.nc.MaintainTicks}
-	for k, v := range c.kv {
+	for k, v := range c.KV {
 		switch {
 		case ints[k] != nil:
 			n, err := strconv.Atoi(v)
@@ -274,10 +214,10 @@ func (e *env) cmdMesh(c cmd) string {
 // cmdAdd: add N id=HEX [at=(x,y)]; N must be the next index.
 func (e *env) cmdAdd(c cmd) string {
 	m := e.mesh()
-	if len(c.pos) != 1 || c.pos[0] != strconv.Itoa(len(m.Members())) {
+	if len(c.Pos) != 1 || c.Pos[0] != strconv.Itoa(len(m.Members())) {
 		e.fatalf(c, "want: add %d id=HEX (nodes are numbered in order)", len(m.Members()))
 	}
-	x := m.AddWithID(e.hex(c, c.kv["id"]))
+	x := m.AddWithID(e.hex(c, c.KV["id"]))
 	if at := e.list(c, "at"); at != nil {
 		if len(at) != 2 {
 			e.fatalf(c, "want at=(x,y)")
@@ -286,7 +226,7 @@ func (e *env) cmdAdd(c cmd) string {
 		x.X, err1 = strconv.ParseFloat(at[0], 64)
 		x.Y, err2 = strconv.ParseFloat(at[1], 64)
 		if err1 != nil || err2 != nil {
-			e.fatalf(c, "bad at=(%s)", c.kv["at"])
+			e.fatalf(c, "bad at=(%s)", c.KV["at"])
 		}
 	}
 	return fmt.Sprintf("n%d %s at (%.2f,%.2f)", x.Index, short(x.Self().ID), x.X, x.Y)
@@ -305,7 +245,7 @@ func (e *env) settle(c cmd, trace ...string) string {
 
 func (e *env) setTrace(c cmd, def ...string) {
 	names := def
-	if _, ok := c.kv["trace"]; ok {
+	if _, ok := c.KV["trace"]; ok {
 		names = e.list(c, "trace")
 	}
 	e.trace = map[tapestry.MsgType]bool{}
@@ -448,9 +388,9 @@ func (e *env) cmdStatus(c cmd) string {
 func (e *env) cmdPointers(c cmd) string {
 	x := e.node(c, 0)
 	objs := e.objs
-	if len(c.pos) > 1 {
+	if len(c.Pos) > 1 {
 		objs = nil
-		for i := 1; i < len(c.pos); i++ {
+		for i := 1; i < len(c.Pos); i++ {
 			objs = append(objs, e.object(c, i))
 		}
 	}
@@ -482,7 +422,7 @@ func (e *env) cmdCheck(c cmd) string {
 	m := e.mesh()
 	bad := m.CheckTables(20)
 	var keys []id.ID
-	if _, ok := c.kv["keys"]; ok {
+	if _, ok := c.KV["keys"]; ok {
 		for _, s := range e.list(c, "keys") {
 			keys = append(keys, e.hex(c, s))
 		}
@@ -533,7 +473,7 @@ func (e *env) cmdCheck(c cmd) string {
 func (e *env) cmdStep(c cmd) string {
 	x := e.node(c, 0)
 	msg := tapestry.Message{To: x.Self().ID, Seq: e.uint(c, "seq")}
-	if s, ok := c.kv["type"]; ok {
+	if s, ok := c.KV["type"]; ok {
 		t, ok := msgType(s)
 		if !ok {
 			n, err := strconv.Atoi(s)
@@ -545,7 +485,7 @@ func (e *env) cmdStep(c cmd) string {
 		msg.Type = t
 	}
 	ent := func(k string) tapestry.Entry {
-		switch v := c.kv[k]; v {
+		switch v := c.KV[k]; v {
 		case "", "none":
 			return tapestry.Entry{}
 		default:
@@ -554,18 +494,18 @@ func (e *env) cmdStep(c cmd) string {
 		}
 	}
 	msg.From, msg.Origin = ent("from"), ent("origin")
-	if v, ok := c.kv["to"]; ok {
+	if v, ok := c.KV["to"]; ok {
 		msg.To = id.ID{}
 		if v != "none" {
 			msg.To = e.hex(c, v)
 		}
 	}
-	if v, ok := c.kv["key"]; ok {
+	if v, ok := c.KV["key"]; ok {
 		msg.Key = e.hex(c, v)
 		msg.Object = msg.Key
 	}
 	msg.Level, msg.Digit, msg.Hops = e.int(c, "level"), e.int(c, "digit"), e.int(c, "hops")
-	msg.Flag = c.kv["flag"] == "true"
+	msg.Flag = c.KV["flag"] == "true"
 	for range e.int(c, "entries") {
 		msg.Entries = append(msg.Entries, msg.From)
 	}
@@ -742,10 +682,10 @@ func (e *env) object(c cmd, i int) id.ID {
 }
 
 func (e *env) key(c cmd, i int) id.ID {
-	if i >= len(c.pos) {
+	if i >= len(c.Pos) {
 		e.fatalf(c, "missing argument %d", i+1)
 	}
-	return e.hex(c, c.pos[i])
+	return e.hex(c, c.Pos[i])
 }
 
 // hex reads a hex prefix, padded with zeros to a full id.
@@ -758,10 +698,10 @@ func (e *env) hex(c cmd, s string) id.ID {
 }
 
 func (e *env) node(c cmd, i int) *Member {
-	if i >= len(c.pos) {
+	if i >= len(c.Pos) {
 		e.fatalf(c, "missing node argument %d", i+1)
 	}
-	return e.member(c, c.pos[i])
+	return e.member(c, c.Pos[i])
 }
 
 func (e *env) member(c cmd, s string) *Member {
@@ -774,30 +714,30 @@ func (e *env) member(c cmd, s string) *Member {
 
 // duration reads tick N (ticks) or run D (a duration).
 func (e *env) duration(c cmd) time.Duration {
-	if len(c.pos) != 1 {
+	if len(c.Pos) != 1 {
 		e.fatalf(c, "want one argument")
 	}
 	tick := e.mc.Tick
 	if tick == 0 {
 		tick = 100 * time.Millisecond // the mesh's default
 	}
-	if c.name == "tick" {
-		n, err := strconv.Atoi(c.pos[0])
+	if c.Name == "tick" {
+		n, err := strconv.Atoi(c.Pos[0])
 		if err != nil || n < 0 {
-			e.fatalf(c, "bad tick count %q", c.pos[0])
+			e.fatalf(c, "bad tick count %q", c.Pos[0])
 		}
 		return time.Duration(n) * tick
 	}
-	d, err := time.ParseDuration(c.pos[0])
+	d, err := time.ParseDuration(c.Pos[0])
 	if err != nil {
-		e.fatalf(c, "bad duration %q", c.pos[0])
+		e.fatalf(c, "bad duration %q", c.Pos[0])
 	}
 	return d
 }
 
 // list parses k=(a,b,c).
 func (e *env) list(c cmd, k string) []string {
-	v, ok := c.kv[k]
+	v, ok := c.KV[k]
 	if !ok {
 		return nil
 	}
@@ -809,7 +749,7 @@ func (e *env) list(c cmd, k string) []string {
 }
 
 func (e *env) int(c cmd, k string) int {
-	v, ok := c.kv[k]
+	v, ok := c.KV[k]
 	if !ok {
 		return 0
 	}
@@ -821,7 +761,7 @@ func (e *env) int(c cmd, k string) int {
 }
 
 func (e *env) uint(c cmd, k string) uint64 {
-	v, ok := c.kv[k]
+	v, ok := c.KV[k]
 	if !ok {
 		return 0
 	}
