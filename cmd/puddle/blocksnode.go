@@ -9,8 +9,11 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
+	"github.com/puddlestore/puddlestore/blocks"
 	"github.com/puddlestore/puddlestore/node"
+	"github.com/puddlestore/puddlestore/overlay"
 	"github.com/puddlestore/puddlestore/transport"
 )
 
@@ -39,26 +42,8 @@ restarted node holds the same blocks. It prints its id and address once
 it is part of the mesh, and leaves gracefully on SIGINT or SIGTERM.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if cfg.Dir == "" || cfg.Listen == "" {
-				return fmt.Errorf("%w: --data and --listen are required", errUsage)
-			}
-			if err := checkHostPort(cfg.Listen, "--listen"); err != nil {
+			if err := checkStorageFlags(cfg.Dir, cfg.Listen, join, cfg.Overlay, cfg.Blocks); err != nil {
 				return err
-			}
-			if join != "" {
-				if err := checkHostPort(join, "--join"); err != nil {
-					return err
-				}
-			}
-			if err := checkOverlayFlags(cfg.Overlay); err != nil {
-				return err
-			}
-			b := cfg.Blocks
-			if b.Replicas < 1 || b.WriteQuorum < 0 || b.WriteQuorum > b.Replicas {
-				return fmt.Errorf("%w: want --replicas >= 1 and 0 <= --write-quorum <= --replicas", errUsage)
-			}
-			if b.RepairInterval == 0 {
-				return fmt.Errorf("%w: --repair-interval must not be 0 (negative: never)", errUsage)
 			}
 			cfg.Join, cfg.Logger = transport.Addr(join), logger(cmd)
 
@@ -85,10 +70,41 @@ it is part of the mesh, and leaves gracefully on SIGINT or SIGTERM.`,
 	f.StringVar(&cfg.Listen, "listen", "", "address to serve on (host:port)")
 	f.StringVar(&join, "join", "", "address of any node of the mesh to join (default: start a new mesh)")
 	f.DurationVar(&joinTimeout, "join-timeout", 30*time.Second, "give up joining after this long")
-	f.IntVar(&cfg.Blocks.Replicas, "replicas", 3, "copies of every block (R)")
-	f.IntVar(&cfg.Blocks.WriteQuorum, "write-quorum", 0, "copies durable before a put is acknowledged (W; 0: R)")
-	f.DurationVar(&cfg.Blocks.RepairInterval, "repair-interval", time.Minute, "time between repair passes (negative: none)")
-	f.Int64Var(&cfg.Blocks.CacheBytes, "cache-bytes", 64<<20, "budget of the cache of blocks read from other nodes (negative: none)")
+	blocksFlags(f, &cfg.Blocks)
 	overlayFlags(f, &cfg.Overlay)
 	return cmd
+}
+
+// blocksFlags adds the flags that tune a node's block service.
+func blocksFlags(f *pflag.FlagSet, b *blocks.Config) {
+	f.IntVar(&b.Replicas, "replicas", 3, "copies of every block (R)")
+	f.IntVar(&b.WriteQuorum, "write-quorum", 0, "copies durable before a block put is acknowledged (W; 0: R)")
+	f.DurationVar(&b.RepairInterval, "repair-interval", time.Minute, "time between repair passes (negative: none)")
+	f.Int64Var(&b.CacheBytes, "cache-bytes", 64<<20, "budget of the cache of blocks read from other nodes (negative: none)")
+}
+
+// checkStorageFlags checks the flags of a command that runs a storage
+// node.
+func checkStorageFlags(dir, listen, join string, ov overlay.TapestryConfig, b blocks.Config) error {
+	if dir == "" || listen == "" {
+		return fmt.Errorf("%w: --data and --listen are required", errUsage)
+	}
+	if err := checkHostPort(listen, "--listen"); err != nil {
+		return err
+	}
+	if join != "" {
+		if err := checkHostPort(join, "--join"); err != nil {
+			return err
+		}
+	}
+	if err := checkOverlayFlags(ov); err != nil {
+		return err
+	}
+	if b.Replicas < 1 || b.WriteQuorum < 0 || b.WriteQuorum > b.Replicas {
+		return fmt.Errorf("%w: want --replicas >= 1 and 0 <= --write-quorum <= --replicas", errUsage)
+	}
+	if b.RepairInterval == 0 {
+		return fmt.Errorf("%w: --repair-interval must not be 0 (negative: never)", errUsage)
+	}
+	return nil
 }

@@ -104,6 +104,22 @@ func view(cmd *cobra.Command, c *client.Client) (*client.Client, error) {
 	return c.AsOf(t), nil
 }
 
+// withPath is withFS for a reading command on one PATH: the client is
+// viewed as of --at, and the path checked.
+func withPath(cmd *cobra.Command, arg string, f func(ctx context.Context, c *client.Client, p string) error) error {
+	return withFS(cmd, func(ctx context.Context, c *client.Client) error {
+		c, err := view(cmd, c)
+		if err != nil {
+			return err
+		}
+		p, err := remotePath(arg)
+		if err != nil {
+			return err
+		}
+		return f(ctx, c, p)
+	})
+}
+
 // remotePath checks an absolute path argument.
 func remotePath(p string) (string, error) {
 	if !strings.HasPrefix(p, "/") {

@@ -27,14 +27,7 @@ tree as it was then.`,
 			if len(args) == 1 {
 				p = args[0]
 			}
-			return withFS(cmd, func(ctx context.Context, c *client.Client) error {
-				c, err := view(cmd, c)
-				if err != nil {
-					return err
-				}
-				if p, err = remotePath(p); err != nil {
-					return err
-				}
+			return withPath(cmd, p, func(ctx context.Context, c *client.Client, p string) error {
 				info, err := c.Stat(ctx, p)
 				if err != nil {
 					return err
@@ -94,15 +87,7 @@ func statCmd() *cobra.Command {
 		Short: "Describe a file or directory",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withFS(cmd, func(ctx context.Context, c *client.Client) error {
-				c, err := view(cmd, c)
-				if err != nil {
-					return err
-				}
-				p, err := remotePath(args[0])
-				if err != nil {
-					return err
-				}
+			return withPath(cmd, args[0], func(ctx context.Context, c *client.Client, p string) error {
 				info, err := c.Stat(ctx, p)
 				if err != nil {
 					return err
@@ -136,15 +121,7 @@ commit time, size and writer. Read one with "puddle get --version V" or
 "puddle cat --version V"; make one current again with "puddle restore".`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withFS(cmd, func(ctx context.Context, c *client.Client) error {
-				c, err := view(cmd, c)
-				if err != nil {
-					return err
-				}
-				p, err := remotePath(args[0])
-				if err != nil {
-					return err
-				}
+			return withPath(cmd, args[0], func(ctx context.Context, c *client.Client, p string) error {
 				vs, err := c.History(ctx, p)
 				if err != nil {
 					return err

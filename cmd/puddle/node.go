@@ -41,26 +41,13 @@ stops the node cleanly.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			switch {
-			case cfg.Dir == "" || cfg.Listen == "":
-				return fmt.Errorf("%w: --data and --listen are required", errUsage)
 			case cfg.Bootstrap == (cfg.Join != ""):
 				return fmt.Errorf("%w: give --bootstrap (the first node of a new cluster) or --join ADDR (any metadata node), not both", errUsage)
 			case cfg.Bootstrap && !cfg.Meta:
 				return fmt.Errorf("%w: the node that bootstraps a cluster is a metadata voter: add --meta", errUsage)
 			}
-			if err := checkHostPort(cfg.Listen, "--listen"); err != nil {
+			if err := checkStorageFlags(cfg.Dir, cfg.Listen, cfg.Join, cfg.Overlay, cfg.Blocks); err != nil {
 				return err
-			}
-			if cfg.Join != "" {
-				if err := checkHostPort(cfg.Join, "--join"); err != nil {
-					return err
-				}
-			}
-			if err := checkOverlayFlags(cfg.Overlay); err != nil {
-				return err
-			}
-			if b := cfg.Blocks; b.Replicas < 1 || b.WriteQuorum < 0 || b.WriteQuorum > b.Replicas || b.RepairInterval == 0 {
-				return fmt.Errorf("%w: want --replicas >= 1, 0 <= --write-quorum <= --replicas, --repair-interval not 0", errUsage)
 			}
 			cfg.Logger = logger(cmd)
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -91,10 +78,7 @@ stops the node cleanly.`,
 	f.BoolVar(&cfg.Meta, "meta", false, "be a voter of the metadata Raft group")
 	f.DurationVar(&joinTimeout, "join-timeout", time.Minute, "give up starting after this long")
 	f.DurationVar(&cfg.TickInterval, "raft-tick", 100*time.Millisecond, "length of one Raft tick")
-	f.IntVar(&cfg.Blocks.Replicas, "replicas", 3, "copies of every block (R)")
-	f.IntVar(&cfg.Blocks.WriteQuorum, "write-quorum", 0, "copies durable before a block put is acknowledged (W; 0: R)")
-	f.DurationVar(&cfg.Blocks.RepairInterval, "repair-interval", time.Minute, "time between repair passes (negative: none)")
-	f.Int64Var(&cfg.Blocks.CacheBytes, "cache-bytes", 64<<20, "budget of the cache of blocks read from other nodes (negative: none)")
+	blocksFlags(f, &cfg.Blocks)
 	overlayFlags(f, &cfg.Overlay)
 	return cmd
 }
