@@ -73,7 +73,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/trace"
 	"strconv"
 	"strings"
 	"syscall"
@@ -208,28 +207,6 @@ func genRate(seed uint64, size int64) (float64, error) {
 		return 0, err
 	}
 	return float64(n) / (1 << 20) / time.Since(start).Seconds(), nil
-}
-
-// startTrace writes an execution trace to path until the returned stop is
-// called; an empty path traces nothing. Where the CPU is mostly idle, as
-// when puts wait on fsyncs and round trips, `go tool trace -pprof=syscall`
-// (or sync, net, sched) shows where the waiting is.
-func startTrace(path string) (stop func(), err error) {
-	if path == "" {
-		return func() {}, nil
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := trace.Start(f); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() {
-		trace.Stop()
-		f.Close()
-	}, nil
 }
 
 // profilePath is path with -phase before its extension ("" stays "").

@@ -40,7 +40,7 @@ func measure(ctx context.Context, o options, cl *cluster, wantSum []byte, f *fig
 			cancel()
 			return nil, nil, err
 		}
-		stopTrace, err := startTrace(profilePath(o.trace, name))
+		stopTrace, err := machine.StartTrace(profilePath(o.trace, name))
 		if err != nil {
 			stop()
 			cancel()

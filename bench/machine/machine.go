@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"runtime/trace"
 	"syscall"
 	"time"
 )
@@ -108,6 +109,20 @@ func RandomBytes(rng *rand.Rand, n int) []byte {
 // StartCPUProfile writes a CPU profile to path until the returned stop is
 // called; an empty path profiles nothing.
 func StartCPUProfile(path string) (stop func(), err error) {
+	return startToFile(path, pprof.StartCPUProfile, pprof.StopCPUProfile)
+}
+
+// StartTrace writes an execution trace to path until the returned stop is
+// called; an empty path traces nothing. Where the CPU is mostly idle, as
+// when puts wait on fsyncs and round trips, `go tool trace -pprof=syscall`
+// (or sync, net, sched) shows where the waiting is.
+func StartTrace(path string) (stop func(), err error) {
+	return startToFile(path, trace.Start, trace.Stop)
+}
+
+// startToFile runs start on a new file at path until the returned stop
+// calls end and closes it.
+func startToFile(path string, start func(io.Writer) error, end func()) (stop func(), err error) {
 	if path == "" {
 		return func() {}, nil
 	}
@@ -115,12 +130,12 @@ func StartCPUProfile(path string) (stop func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := pprof.StartCPUProfile(f); err != nil {
+	if err := start(f); err != nil {
 		f.Close()
 		return nil, err
 	}
 	return func() {
-		pprof.StopCPUProfile()
+		end()
 		f.Close()
 	}, nil
 }
