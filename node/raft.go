@@ -233,14 +233,8 @@ func StartRaft(cfg RaftConfig) (*Raft, error) {
 	// where to send; membership is the core's.
 	for _, e := range st.Entries {
 		var cc pb.ConfChange
-		if e.Type != pb.EntryConfChange || cc.Unmarshal(e.Data) != nil {
-			continue
-		}
-		if peer, client, ok := parseMemberContext(cc.Context); ok && (cc.Type == pb.ConfAddVoter || cc.Type == pb.ConfAddLearner) {
-			r.mu.peers[cc.NodeID] = transport.Addr(peer)
-			if client != "" {
-				r.mu.clients[cc.NodeID] = client
-			}
+		if e.Type == pb.EntryConfChange && cc.Unmarshal(e.Data) == nil {
+			r.learnAddress(cc)
 		}
 	}
 	// Addresses given by the operator win over those learned from the log.
