@@ -177,8 +177,8 @@
 // TestMemoryPerFile measures about 295 bytes of heap for a file with one
 // version and a short name, and 96 bytes for each further version (the
 // 32-byte ref is most of it; the Inline flag and Data header add 16),
-// besides an inline version's bytes (at most 4 KiB); a directory entry's removal or rename adds
-// 24. Names of owners and writers are interned (the table keeps every
+// besides an inline version's bytes (at most 4 KiB); a directory entry's
+// removal or rename adds 24. Names of owners and writers are interned (the table keeps every
 // name ever stored until the next Restore). On a busy 2-CPU machine
 // (bench_test.go): Stat about 0.2µs without allocating, now or as of a
 // time; a compare-and-swap commit applied in about 4µs; a snapshot of
