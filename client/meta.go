@@ -71,7 +71,8 @@ func fromPBError(e *metapb.Error) (follow.Verdict, bool) {
 }
 
 func fromPBVersion(v *metapb.Version) meta.Version {
-	out := meta.Version{Number: v.GetNumber(), Size: v.GetSize(), Time: v.GetTime(), Writer: v.GetWriter(), Mode: v.GetMode()}
+	out := meta.Version{Number: v.GetNumber(), Size: v.GetSize(), Time: v.GetTime(), Writer: v.GetWriter(), Mode: v.GetMode(),
+		Inline: v.GetInline(), Data: string(v.GetData())}
 	copy(out.Ref[:], v.GetRef())
 	return out
 }
@@ -175,6 +176,20 @@ func (m *Meta) History(ctx context.Context, path string, at int64) ([]meta.Versi
 		out[i] = fromPBVersion(v)
 	}
 	return out, nil
+}
+
+// Version returns version number of the file at path as of at, with its
+// inline data (which History leaves out).
+func (m *Meta) Version(ctx context.Context, path string, number uint64, at int64) (meta.Version, error) {
+	r, err := read(ctx, m, func(ctx context.Context, c metapb.MetaClient) (*metapb.VersionReply, error) {
+		req := m.request(path, at)
+		req.Number = number
+		return c.Version(ctx, req)
+	})
+	if err != nil {
+		return meta.Version{}, err
+	}
+	return fromPBVersion(r.GetVersion()), nil
 }
 
 // Nodes lists the cluster members the registry knows.

@@ -216,6 +216,32 @@ func OpenContent(ctx context.Context, get BlockGetter, root blockstore.Ref, opts
 	return c, nil
 }
 
+// InlineRef returns the ref of the inline manifest that holds data (at
+// most InlineLimit bytes): what WriteContent would store as the version's
+// one block, and so the version's id. FS commits a small file's bytes to
+// the metadata (meta.CommitInline) under this ref and stores no block.
+func InlineRef(data []byte) (blockstore.Ref, error) {
+	if len(data) > InlineLimit {
+		return blockstore.Ref{}, fmt.Errorf("fsys: %d bytes inline, more than %d", len(data), InlineLimit)
+	}
+	m := Manifest{Kind: KindInline, Size: int64(len(data)), Data: data}
+	b, err := m.Marshal()
+	if err != nil {
+		return blockstore.Ref{}, err
+	}
+	return blockstore.RefOf(b), nil
+}
+
+// InlineContent is the Content of a version whose bytes the metadata
+// holds (meta.Version.Data), named ref: reading it fetches nothing. data
+// is not copied; the caller does not modify it.
+func InlineContent(ref blockstore.Ref, data []byte) *Content {
+	m := &Manifest{Kind: KindInline, Size: int64(len(data)), Data: data}
+	c := &Content{ctx: context.Background(), opts: ContentOptions{}.withDefaults(), ref: ref, root: newNode(m)}
+	c.mu.nodes = map[blockstore.Ref]*node{}
+	return c
+}
+
 // Size returns the size of the file version in bytes.
 func (c *Content) Size() int64 { return c.root.m.Size }
 

@@ -20,7 +20,8 @@
 // computes anyway.
 //
 // Manifests (manifest.go). A file version is a manifest block, and the
-// version's id is that block's ref. A file of at most InlineLimit (4 KiB)
+// version's id is that block's ref (for a small file held inline in the
+// metadata, the ref that block would have; see below). A file of at most InlineLimit (4 KiB)
 // bytes is held inside its manifest; a larger one's manifest is a leaf
 // listing its chunks' refs and sizes; a file of more than DefaultFanout
 // (4096) chunks, about 4 GiB, gets a tree: leaves of 4096 chunks under
@@ -46,7 +47,24 @@
 // in Blocks. WriteFile streams a reader through WriteContent and then
 // commits the root manifest's ref as the file's new version, so a failed
 // write leaves the file as it was (its blocks, unreferenced, are garbage
-// for a later collector). A reader opens one version (its manifest ref)
+// for a later collector).
+//
+// Small files are inline in the metadata. WriteFile reads up to
+// InlineLimit+1 bytes first; a content of at most InlineLimit (4 KiB,
+// meta.MaxInline) is committed with meta.CommitInline, its bytes in the
+// version itself: one Raft command and no block put, where a block put
+// (placement on the overlay, R remote stores) cost several times the
+// commit. The version's ref is InlineRef(data), the SHA-256 of the inline
+// manifest WriteContent would have stored, so a version id is the same
+// content hash whichever way the bytes are kept. A reader opens such a
+// version from the Stat that found it (Stat carries the data) and
+// fetches nothing (InlineContent); an older version found through History,
+// which leaves inline data out to stay small, is read whole with
+// Meta.Version. A File's Sync and Close go the same way, and a writer
+// that opens an inline file to change it loads the bytes from the Stat.
+// Larger files are as before. The cost is in the metadata: each inline
+// version keeps up to 4 KiB in every voter's memory, log and snapshots,
+// which is what a block would have cost R storage nodes. A reader opens one version (its manifest ref)
 // and reads it whole whatever is committed meanwhile: readers never see a
 // mix. A File opened for writing buffers in an unlinked local file and
 // commits on Sync or Close with a compare-and-swap from the version it

@@ -9,7 +9,6 @@ import (
 	"os"
 	"sync"
 
-	"github.com/puddlestore/puddlestore/blockstore"
 	"github.com/puddlestore/puddlestore/meta"
 )
 
@@ -62,12 +61,12 @@ func (f *FS) OpenVersion(ctx context.Context, path string, n uint64) (*File, err
 	if err != nil {
 		return nil, err
 	}
-	c, err := OpenContent(ctx, f.blocks, blockstore.Ref(v.Ref), f.opts.Content)
+	c, err := f.content(ctx, path, v)
 	if err != nil {
+		if errors.Is(err, ErrCorrupt) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("fsys: open %s version %d: %w", path, v.Number, err)
-	}
-	if uint64(c.Size()) != v.Size {
-		return nil, fmt.Errorf("%w: %s version %d: manifest holds %d bytes, metadata says %d", ErrCorrupt, path, v.Number, c.Size(), v.Size)
 	}
 	return &File{fs: f, ctx: ctx, path: path, info: info, version: v, content: c}, nil
 }
@@ -132,7 +131,7 @@ func (f *FS) OpenFile(ctx context.Context, path string, flag int, mode fs.FileMo
 
 // load copies the current content into the write buffer.
 func (file *File) load() error {
-	c, err := OpenContent(file.ctx, file.fs.blocks, blockstore.Ref(file.info.Version.Ref), file.fs.opts.Content)
+	c, err := file.fs.content(file.ctx, file.path, file.info.Version)
 	if err != nil {
 		return fmt.Errorf("fsys: open %s: %w", file.path, err)
 	}
@@ -295,11 +294,8 @@ func (file *File) Sync() error {
 	if file.buf == nil || !file.dirty {
 		return nil
 	}
-	root, size, _, err := WriteContent(file.ctx, file.fs.blocks, io.NewSectionReader(file.buf, 0, file.size), file.fs.opts.Content)
-	if err != nil {
-		return fmt.Errorf("fsys: write %s: %w", file.path, err)
-	}
-	v, err := file.fs.commit(file.ctx, file.path, root, size, WriteOptions{Expect: file.expect, Mode: file.mode})
+	// Small contents go inline, as WriteFile's.
+	v, _, err := file.fs.write(file.ctx, file.path, io.NewSectionReader(file.buf, 0, file.size), WriteOptions{Expect: file.expect, Mode: file.mode})
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package fsys
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,7 +19,10 @@ type Meta interface {
 	Apply(ctx context.Context, c meta.Command) (meta.Result, error)
 	Stat(ctx context.Context, path string, at int64) (meta.Info, error)
 	ReadDir(ctx context.Context, path string, at int64) ([]meta.Info, error)
+	// History leaves inline data out (meta.Version.HasData); Version
+	// gives one version whole.
 	History(ctx context.Context, path string, at int64) ([]meta.Version, error)
+	Version(ctx context.Context, path string, number uint64, at int64) (meta.Version, error)
 }
 
 // Blocks stores and fetches blocks (blocks.Service, or a client of the
@@ -153,9 +157,11 @@ type WriteOptions struct {
 }
 
 // WriteFile stores r's bytes as a new version of the file at path and
-// returns that version. The content is chunked and uploaded as it is
-// read; the version is committed only once every block is stored, so a
-// failed write leaves the file as it was.
+// returns that version. A content of at most InlineLimit bytes is
+// committed with the version itself, to the metadata (one command, no
+// block). A larger one is chunked and uploaded as it is read, and the
+// version is committed only once every block is stored, so a failed
+// write leaves the file as it was.
 func (f *FS) WriteFile(ctx context.Context, path string, r io.Reader, o WriteOptions) (meta.Version, ContentStats, error) {
 	if f.at != 0 {
 		return meta.Version{}, ContentStats{}, fmt.Errorf("%w: write %s", ErrReadOnly, path)
@@ -163,20 +169,52 @@ func (f *FS) WriteFile(ctx context.Context, path string, r io.Reader, o WriteOpt
 	if _, err := meta.CleanPath(path); err != nil {
 		return meta.Version{}, ContentStats{}, err // before uploading anything
 	}
-	root, size, stats, err := WriteContent(ctx, f.blocks, r, f.opts.Content)
-	if err != nil {
-		return meta.Version{}, stats, fmt.Errorf("fsys: write %s: %w", path, err)
-	}
-	v, err := f.commit(ctx, path, root, size, o)
-	return v, stats, err
+	return f.write(ctx, path, r, o)
 }
 
-func (f *FS) commit(ctx context.Context, path string, root blockstore.Ref, size int64, o WriteOptions) (meta.Version, error) {
+// write commits r's content to path: inline if it is small, else after
+// storing its blocks.
+func (f *FS) write(ctx context.Context, path string, r io.Reader, o WriteOptions) (meta.Version, ContentStats, error) {
 	if o.Mode == 0 {
 		o.Mode = 0o644
 	}
+	head, err := io.ReadAll(io.LimitReader(r, InlineLimit+1))
+	if err != nil {
+		return meta.Version{}, ContentStats{}, fmt.Errorf("fsys: write %s: %w", path, err)
+	}
+	if len(head) <= InlineLimit {
+		ref, err := InlineRef(head)
+		if err != nil {
+			return meta.Version{}, ContentStats{}, err
+		}
+		res, err := f.apply(ctx, meta.CommitInline(path, o.Expect, meta.Ref(ref), head, o.Mode, f.opts.User, o.Token))
+		return res.Version, ContentStats{}, err
+	}
+	root, size, stats, err := WriteContent(ctx, f.blocks, io.MultiReader(bytes.NewReader(head), r), f.opts.Content)
+	if err != nil {
+		return meta.Version{}, stats, fmt.Errorf("fsys: write %s: %w", path, err)
+	}
 	res, err := f.apply(ctx, meta.Commit(path, o.Expect, meta.Ref(root), uint64(size), o.Mode, f.opts.User, o.Token))
-	return res.Version, err
+	return res.Version, stats, err
+}
+
+// content opens version v of the file at path: from its inline data, or
+// through its manifest blocks.
+func (f *FS) content(ctx context.Context, path string, v meta.Version) (*Content, error) {
+	if v.Inline {
+		if !v.HasData() {
+			return nil, fmt.Errorf("fsys: open %s version %d: inline data missing (%d of %d bytes)", path, v.Number, len(v.Data), v.Size)
+		}
+		return InlineContent(blockstore.Ref(v.Ref), []byte(v.Data)), nil
+	}
+	c, err := OpenContent(ctx, f.blocks, blockstore.Ref(v.Ref), f.opts.Content)
+	if err != nil {
+		return nil, err
+	}
+	if uint64(c.Size()) != v.Size {
+		return nil, fmt.Errorf("%w: %s version %d: manifest holds %d bytes, metadata says %d", ErrCorrupt, path, v.Number, c.Size(), v.Size)
+	}
+	return c, nil
 }
 
 // version returns the version of the file at path that a reader opens:
@@ -198,7 +236,11 @@ func (f *FS) version(ctx context.Context, path string, n uint64) (meta.Info, met
 	}
 	for _, v := range vs {
 		if v.Number == n {
-			return info, v, nil
+			if v.Inline && !v.HasData() {
+				// History leaves inline data out.
+				v, err = f.meta.Version(ctx, path, n, f.at)
+			}
+			return info, v, err
 		}
 	}
 	return info, meta.Version{}, &meta.Error{Op: "open", Kind: meta.KindNotExist, Path: path,

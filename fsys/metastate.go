@@ -45,6 +45,10 @@ func (m *localMeta) ReadDir(_ context.Context, path string, at int64) ([]meta.In
 	return m.st.ReadDir(path, latest(at))
 }
 
+func (m *localMeta) Version(_ context.Context, path string, number uint64, at int64) (meta.Version, error) {
+	return m.st.VersionOf(path, number, latest(at))
+}
+
 func (m *localMeta) History(_ context.Context, path string, at int64) ([]meta.Version, error) {
 	return m.st.History(path, latest(at))
 }

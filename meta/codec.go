@@ -18,6 +18,7 @@ import (
 //	Remove     Path Recursive Token
 //	Rename     Path To Token
 //	Commit     Path Expect Ref Size Mode Owner Token
+//	CommitInline Path Expect Ref Mode Owner Token Data (Size is len(Data))
 //	Restore    Path Expect Version Owner Token
 //	Lock       Path Owner TTL
 //	Unlock     Path Owner Token
@@ -25,13 +26,19 @@ import (
 //	RemoveNode NodeID
 //	Expect     Match [Number Ref, under MatchVersion]
 //
+// CommitInline was added without a new version: it is a new operation,
+// so every command of version 1 that decoded before decodes as it did,
+// to the same meaning (a log written before it replays unchanged). A node
+// that predates it refuses it as an unknown op, so every metadata voter
+// must run a build that knows it before clients commit inline.
+//
 // Decode checks the encoding only; Apply checks the meaning (paths, modes,
 // TTLs) and answers a bad one with KindInvalid.
 const codecVersion = 1
 
 // Encode returns the command's canonical encoding.
 func (c Command) Encode() []byte {
-	b := make([]byte, 0, 24+len(c.Path)+len(c.To)+len(c.Owner)+len(c.Addr)+2*len(Ref{}))
+	b := make([]byte, 0, 26+len(c.Path)+len(c.To)+len(c.Owner)+len(c.Addr)+len(c.Data)+2*len(Ref{}))
 	b = append(b, codecVersion, byte(c.Op))
 	b = binary.AppendVarint(b, c.Time)
 	b = binary.AppendUvarint(b, c.Client)
@@ -58,6 +65,14 @@ func (c Command) Encode() []byte {
 		b = binary.AppendUvarint(b, uint64(c.Mode))
 		b = appendString(b, c.Owner)
 		b = binary.AppendUvarint(b, c.Token)
+	case OpCommitInline:
+		b = appendString(b, c.Path)
+		b = appendExpect(b, c.Expect)
+		b = append(b, c.Ref[:]...)
+		b = binary.AppendUvarint(b, uint64(c.Mode))
+		b = appendString(b, c.Owner)
+		b = binary.AppendUvarint(b, c.Token)
+		b = appendString(b, c.Data)
 	case OpRestore:
 		b = appendString(b, c.Path)
 		b = appendExpect(b, c.Expect)
@@ -118,6 +133,15 @@ func DecodeCommand(b []byte) (Command, error) {
 		c.Mode = d.uint32("mode")
 		c.Owner = d.string("owner")
 		c.Token = d.uvarint("token")
+	case OpCommitInline:
+		c.Path = d.string("path")
+		c.Expect = d.expect()
+		c.Ref = d.ref("ref")
+		c.Mode = d.uint32("mode")
+		c.Owner = d.string("owner")
+		c.Token = d.uvarint("token")
+		c.Data = d.string("data")
+		c.Size = uint64(len(c.Data))
 	case OpRestore:
 		c.Path = d.string("path")
 		c.Expect = d.expect()
@@ -173,6 +197,7 @@ type decoder struct {
 	b    []byte
 	off  int
 	what string // "command" or "snapshot", for messages
+	snap byte   // a snapshot's version (restore.go)
 	err  error
 }
 

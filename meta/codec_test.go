@@ -30,6 +30,8 @@ func fullCommands() []Command {
 		with(Commit("/c", cas, refOf("c"), math.MaxUint64, 0o640, "w", 12)),
 		with(Commit("/c", ExpectAbsent(), refOf("c"), 0, 0, "", 0)),
 		with(restore),
+		with(CommitInline("/i", cas, refOf("i"), []byte("inline\x00data"), 0o600, "w", 3)),
+		with(CommitInline("/i", ExpectAny(), refOf("i"), nil, 0, "", 0)),
 		with(Lock("/l", "holder", -time.Hour)),
 		with(Unlock("/l", "holder", 3)),
 		with(SetNode(1<<63, "[::1]:7000", RoleMeta|RoleGateway)),
@@ -72,6 +74,9 @@ func TestEncodeOnlyOpFields(t *testing.T) {
 		noisy.Parents, noisy.Recursive = true, true
 		noisy.Mode, noisy.Size, noisy.Version, noisy.TTL, noisy.NodeID, noisy.Roles = 0o777, 1, 2, 3, 4, 5
 		noisy.Token, noisy.Ref, noisy.Expect = 6, refOf("noise"), ExpectAbsent()
+		if c.Op != OpCommitInline {
+			noisy.Data = "noise"
+		}
 		got, err := DecodeCommand(noisy.Encode())
 		if err != nil {
 			t.Fatal(err)

@@ -25,6 +25,31 @@ type Version struct {
 	Time   int64  // commit time, unix nanoseconds (the command's time)
 	Writer string // who committed it
 	Mode   uint32 // permission bits as of this version
+	// Inline says that the content is held here, in the metadata, and
+	// not in a block: Ref is then the SHA-256 of the inline manifest
+	// that would hold it (package fsys), so that it still names the
+	// content, but no block of that ref need exist. Data is the content,
+	// Size bytes, at most MaxInline. Listings leave Data out (doc.go,
+	// "Inline contents"): a version whose Inline is set and whose Data is
+	// shorter than Size was read without it, and VersionOf or Stat gives
+	// it whole.
+	Inline bool
+	Data   string
+}
+
+// MaxInline is the most bytes a version holds inline (Version.Data): a
+// CommitInline of more is Invalid. It is fsys.InlineLimit.
+const MaxInline = 4096
+
+// HasData reports whether v carries its whole content: it is inline and
+// its Data was not left out.
+func (v Version) HasData() bool { return v.Inline && uint64(len(v.Data)) == v.Size }
+
+// bare returns v without its inline data: how versions travel in
+// listings, results and errors.
+func (v Version) bare() Version {
+	v.Data = ""
+	return v
 }
 
 // Op is a command's operation. The values are part of the command
@@ -42,13 +67,14 @@ const (
 	OpUnlock
 	OpSetNode
 	OpRemoveNode
+	OpCommitInline
 	opEnd
 )
 
 var opNames = [opEnd]string{
 	OpMkdir: "mkdir", OpRemove: "remove", OpRename: "rename", OpCommit: "commit",
 	OpRestore: "restore", OpLock: "lock", OpUnlock: "unlock", OpSetNode: "setnode",
-	OpRemoveNode: "removenode",
+	OpRemoveNode: "removenode", OpCommitInline: "commitinline",
 }
 
 func (o Op) String() string {
@@ -113,8 +139,9 @@ type Command struct {
 	// holder (Lock, Unlock).
 	Owner   string
 	Expect  Expect        // Commit, Restore
-	Ref     Ref           // Commit: the new version's manifest
-	Size    uint64        // Commit: the new version's size
+	Ref     Ref           // Commit, CommitInline: the new version's manifest
+	Size    uint64        // Commit: the new version's size (CommitInline: len(Data))
+	Data    string        // CommitInline: the new version's content
 	Version uint64        // Restore: the version number to restore
 	Token   uint64        // Commit, Restore, Remove, Rename, Unlock: lease fencing token; 0 for none
 	TTL     time.Duration // Lock
@@ -144,6 +171,15 @@ func Rename(from, to string) Command { return Command{Op: OpRename, Path: from, 
 // the writer's lease token, 0 without a lease.
 func Commit(path string, expect Expect, ref Ref, size uint64, mode uint32, writer string, token uint64) Command {
 	return Command{Op: OpCommit, Path: path, Expect: expect, Ref: ref, Size: size, Mode: mode, Owner: writer, Token: token}
+}
+
+// CommitInline is Commit of a small content held in the metadata itself
+// (Version.Inline): data, at most MaxInline bytes, is the whole content,
+// and ref names it (fsys uses the SHA-256 of its inline manifest). The
+// file's reader needs no block.
+func CommitInline(path string, expect Expect, ref Ref, data []byte, mode uint32, writer string, token uint64) Command {
+	return Command{Op: OpCommitInline, Path: path, Expect: expect, Ref: ref, Size: uint64(len(data)), Data: string(data),
+		Mode: mode, Owner: writer, Token: token}
 }
 
 // RestoreVersion commits, as a new version, the content and mode of an
@@ -178,6 +214,6 @@ func RemoveNode(id uint64) Command { return Command{Op: OpRemoveNode, NodeID: id
 type Result struct {
 	Index   uint64  // log index the command was applied at
 	Time    int64   // the command's effective time (doc.go, "Time")
-	Version Version // Commit, Restore: the new version; zero otherwise
+	Version Version // Commit, CommitInline, Restore: the new version (without its Data); zero otherwise
 	Lease   Lease   // Lock: the lease held; zero otherwise
 }

@@ -103,8 +103,9 @@ func compareRead(s *State, m *model, p string, at int64) error {
 	}
 	if mk == 0 && len(mvs) > 0 {
 		n := uint64(1 + len(mvs)/2)
-		if v, err := s.VersionOf(p, n, at); err != nil || v != mvs[n-1] {
-			return fmt.Errorf("version %d of %q at %d: %+v, %v; model %+v", n, p, at, v, err, mvs[n-1])
+		full, _ := m.historyFull(p, at)
+		if v, err := s.VersionOf(p, n, at); err != nil || v != full[n-1] {
+			return fmt.Errorf("version %d of %q at %d: %+v, %v; model %+v", n, p, at, v, err, full[n-1])
 		}
 		if _, err := s.VersionOf(p, uint64(len(mvs))+1, at); KindOf(err) != KindNotExist {
 			return fmt.Errorf("version past the last of %q at %d: %v", p, at, err)
@@ -184,14 +185,26 @@ func (m *model) readDir(path string, at int64) ([]Info, Kind) {
 	var out []Info
 	for q, c := range tree {
 		if rest, ok := strings.CutPrefix(q, prefix); ok && rest != "" && !strings.Contains(rest, "/") {
-			out = append(out, c.info(rest, at))
+			in := c.info(rest, at)
+			in.Version.Data = "" // listings leave inline data out
+			out = append(out, in)
 		}
 	}
 	slices.SortFunc(out, func(a, b Info) int { return strings.Compare(a.Name, b.Name) })
 	return out, 0
 }
 
+// history is History: without inline data.
 func (m *model) history(path string, at int64) ([]Version, Kind) {
+	vs, k := m.historyFull(path, at)
+	for i := range vs {
+		vs[i].Data = ""
+	}
+	return vs, k
+}
+
+// historyFull is the history with inline data, as VersionOf gives each.
+func (m *model) historyFull(path string, at int64) ([]Version, Kind) {
 	p, err := CleanPath(path)
 	if err != nil {
 		return nil, KindInvalid

@@ -14,6 +14,8 @@
 //
 //	// proposer
 //	c := meta.Commit("/docs/a.txt", meta.ExpectVersion(cur), ref, size, 0o644, "alice", 0)
+//	// or, for at most MaxInline bytes kept in the metadata itself:
+//	// c := meta.CommitInline("/docs/a.txt", meta.ExpectVersion(cur), ref, data, 0o644, "alice", 0)
 //	c.Time = time.Now().UnixNano()
 //	c.Client, c.Seq = sessionID, nextSeq() // exactly-once; a retry reuses Seq
 //	res, index, err := group.Propose(ctx, c.Encode())
@@ -71,6 +73,28 @@
 // the depth of the moved tree, so an entry can end up beyond MaxPath;
 // such an entry is unreachable by path until moved back up (as on POSIX
 // systems with PATH_MAX).
+//
+// # Inline contents
+//
+// A small file's content can live here rather than in a block:
+// CommitInline carries the bytes (at most MaxInline, 4 KiB, which is
+// fsys.InlineLimit; more is Invalid) and the version keeps them
+// (Version.Inline, Version.Data), so that writing a small file is one
+// Raft commit and reading it no block fetch. The Ref is still required
+// and still names the content: fsys sets it to the SHA-256 of the inline
+// manifest it would otherwise have stored as a block (so the same bytes
+// get the same ref whichever way they are stored, and a MatchVersion
+// compare-and-swap still compares contents). meta does not check that
+// hash: it never reads manifests. RestoreVersion of an inline version
+// copies its data (a shared string, not a copy of the bytes).
+//
+// Where the data travels: Stat and VersionOf return it (a reader opens a
+// version from them); ReadDir, History, command results and Conflict
+// errors carry versions without it (Inline set, Data empty: HasData
+// tells), so that a listing of many versions, the session table and its
+// snapshots stay small; the writer of a version has its bytes already.
+// Data is a string, so Version stays comparable and a reader cannot
+// change the state's copy.
 //
 // # As-of reads
 //
@@ -138,17 +162,23 @@
 // fixed field order. Decoders are strict (truncation, trailing bytes,
 // non-minimal varints, unknown values and counts larger than the input
 // are refused before anything is allocated for them) and canonical:
-// whatever decodes re-encodes to the same bytes. A malformed command is a
+// whatever decodes re-encodes to the same bytes. Commands are still
+// version 1: CommitInline is a new op, which leaves the meaning of every
+// older command unchanged. Snapshots are version 2 (each version gained
+// an Inline byte and its data); Restore still reads version 1, so a
+// node keeps the snapshot it took before the upgrade, and writes
+// version 2, so the canonical round trip holds for version 2 input. A malformed command is a
 // KindInvalid result, never a panic. A snapshot is written in sorted order
 // so that equal states give equal bytes, and Restore checks the
 // invariants the operations rely on.
 //
 // # Cost
 //
-// TestMemoryPerFile measures about 280 bytes of heap for a file with one
-// version and a short name, and 80 bytes for each further version (the
-// 32-byte ref is most of it); a directory entry's removal or rename adds
-// 24. Names of owners and writers are interned (the table keeps every
+// TestMemoryPerFile measures about 295 bytes of heap for a file with one
+// version and a short name, and 96 bytes for each further version (the
+// 32-byte ref is most of it; the Inline flag and Data header add 16),
+// besides an inline version's bytes (at most 4 KiB); a directory entry's
+// removal or rename adds 24. Names of owners and writers are interned (the table keeps every
 // name ever stored until the next Restore). On a busy 2-CPU machine
 // (bench_test.go): Stat about 0.2µs without allocating, now or as of a
 // time; a compare-and-swap commit applied in about 4µs; a snapshot of

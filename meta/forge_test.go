@@ -34,7 +34,7 @@ func (f *forge) raw(bs ...byte) *forge { f.b = append(f.b, bs...); return f }
 
 // header: version applied now nextToken, then the inode count.
 func header(now int64, inodes uint64) *forge {
-	return (&forge{}).raw(codecVersion).u(9).i(now).u(5).u(inodes)
+	return (&forge{}).raw(snapshotVersion).u(9).i(now).u(5).u(inodes)
 }
 
 // dirInode starts a directory inode: kind, owner, mode, ctime, names.
@@ -56,9 +56,16 @@ func (f *forge) file(times ...int64) *forge {
 	f.raw(0).u(uint64(len(times)))
 	for _, t := range times {
 		ref := refOf("x")
-		f.raw(ref[:]...).u(1).i(t).s("w").u(0o644)
+		f.raw(ref[:]...).u(1).i(t).s("w").u(0o644).raw(0)
 	}
 	return f
+}
+
+// inline writes a file inode with one inline version at time t, of size
+// bytes and data.
+func (f *forge) inline(t int64, size uint64, data string) *forge {
+	ref := refOf("x")
+	return f.raw(0).u(1).raw(ref[:]...).u(size).i(t).s("w").u(0o644).raw(1).s(data)
 }
 
 // tail: no leases, sessions or nodes.
@@ -92,6 +99,12 @@ func TestRestoreForged(t *testing.T) {
 		{"names out of order", header(30, 3).dir(0, 2).entry("b", 10, 2).entry("a", 10, 3).file(10).file(10).tail(), false},
 		{"file without versions", header(30, 2).dir(0, 1).entry("a", 10, 2).file().tail(), false},
 		{"versions out of order", header(30, 2).dir(0, 1).entry("a", 10, 2).file(10, 10).tail(), false},
+		{"inline", header(30, 2).dir(0, 1).entry("a", 10, 2).inline(10, 3, "abc").tail(), true},
+		{"inline empty", header(30, 2).dir(0, 1).entry("a", 10, 2).inline(10, 0, "").tail(), true},
+		{"inline at the limit", header(30, 2).dir(0, 1).entry("a", 10, 2).inline(10, MaxInline, string(make([]byte, MaxInline))).tail(), true},
+		{"inline over the limit", header(30, 2).dir(0, 1).entry("a", 10, 2).inline(10, MaxInline+1, string(make([]byte, MaxInline+1))).tail(), false},
+		{"inline data shorter than size", header(30, 2).dir(0, 1).entry("a", 10, 2).inline(10, 4, "abc").tail(), false},
+		{"inline data longer than size", header(30, 2).dir(0, 1).entry("a", 10, 2).inline(10, 2, "abc").tail(), false},
 		{"unknown inode kind", header(30, 1).raw(7, 0, 0, 0, 0).tail(), false},
 		{"huge inode count", header(30, 1<<40).dir(0, 0).tail(), false},
 		{"now negative", header(-1, 1).dir(0, 0).tail(), false},

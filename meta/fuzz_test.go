@@ -53,7 +53,9 @@ func FuzzRestore(f *testing.F) {
 			}
 			return
 		}
-		if got := snapshot(t, s); !bytes.Equal(got, b) {
+		// A version 1 snapshot is read (upgrades) but written as
+		// version 2: the round trip holds for the current version.
+		if got := snapshot(t, s); b[0] == snapshotVersion && !bytes.Equal(got, b) {
 			t.Fatalf("re-encoding differs:\n in %x\nout %x", b, got)
 		}
 		exercise(t, s)
@@ -69,6 +71,7 @@ func FuzzRestore(f *testing.F) {
 func FuzzApply(f *testing.F) {
 	f.Add([]byte("\x00\x07\x00\x01\x05\x00\x03\x07\x00\x00\x05\x01\x02\x07\x0b\x00\x05\x00"))
 	f.Add([]byte("\x03\x07\x00\x01\x05\x00\x05\x07\x00\x00\x05\x40\x03\x07\x00\x08\x05\x02"))
+	f.Add([]byte("\x09\x07\x00\x01\x05\x05\x03\x07\x00\x00\x05\x01\x04\x07\x00\x00\x05\x01\x09\x07\x00\x00\x05\xff"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, _ := New(Config{MaxSessions: 2})
 		m := newModel(2)
@@ -119,7 +122,7 @@ func fuzzCommand(rec []byte, m *model, seq map[uint64]uint64) Command {
 	token := []uint64{0, 0, m.leases[p].Token, uint64(v % 4)}[flags>>3&3]
 	owner := []string{"ann", "ben", ""}[v%3]
 	var c Command
-	switch rec[0] % 9 {
+	switch rec[0] % 10 {
 	case 0:
 		c = Mkdir(p, flags&1 != 0, 0o755, owner)
 	case 1:
@@ -130,6 +133,13 @@ func fuzzCommand(rec []byte, m *model, seq map[uint64]uint64) Command {
 		c.Token = token
 	case 3:
 		c = Commit(p, expect, ref, uint64(v), 0o644, owner, token)
+	case 9:
+		// Inline: v bytes, or past the limit when v is 255.
+		n := int(v)
+		if v == 255 {
+			n = MaxInline + 1
+		}
+		c = CommitInline(p, expect, ref, bytes.Repeat([]byte{'d'}, n), 0o644, owner, token)
 	case 4:
 		c = RestoreVersion(p, uint64(v%4), owner, token)
 		c.Expect = expect

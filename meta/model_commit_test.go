@@ -8,8 +8,9 @@ func (m *model) commit(c Command, t int64) outcome {
 	if err != nil {
 		return fail(KindInvalid)
 	}
-	restore := c.Op == OpRestore
-	if !restore && (c.Ref == Ref{} || c.Mode&^0o777 != 0) || restore && c.Version == 0 || len(c.Owner) > MaxName {
+	restore, inline := c.Op == OpRestore, c.Op == OpCommitInline
+	if !restore && (c.Ref == Ref{} || c.Mode&^0o777 != 0) || restore && c.Version == 0 || len(c.Owner) > MaxName ||
+		inline && len(c.Data) > MaxInline {
 		return fail(KindInvalid)
 	}
 	if p == "/" {
@@ -32,13 +33,16 @@ func (m *model) commit(c Command, t int64) outcome {
 	if ok && e.dir {
 		return fail(KindIsDir)
 	}
-	ref, size, mode := c.Ref, c.Size, c.Mode
+	ref, size, mode, data := c.Ref, c.Size, c.Mode, c.Data
+	if inline {
+		size = uint64(len(c.Data))
+	}
 	if restore {
 		if c.Version > uint64(len(e.file.versions)) {
 			return fail(KindNotExist)
 		}
 		old := e.file.versions[c.Version-1]
-		ref, size, mode = old.Ref, old.Size, old.Mode
+		ref, size, mode, inline, data = old.Ref, old.Size, old.Mode, old.Inline, old.Data
 	}
 	if l, live := m.leases[p]; live && t < l.Expires {
 		if c.Token != l.Token {
@@ -50,6 +54,7 @@ func (m *model) commit(c Command, t int64) outcome {
 	var cur *Version
 	if ok {
 		v := e.file.versions[len(e.file.versions)-1]
+		v.Data = "" // errors carry versions bare
 		cur = &v
 	}
 	switch x := c.Expect; {
@@ -64,7 +69,11 @@ func (m *model) commit(c Command, t int64) outcome {
 		m.touchDir(parentOf(p), t)
 	}
 	v := Version{Number: uint64(len(e.file.versions)) + 1, Ref: ref, Size: size, Time: t, Writer: c.Owner, Mode: mode}
+	if inline {
+		v.Inline, v.Data = true, data
+	}
 	e.file.versions = append(e.file.versions, v)
+	v.Data = "" // results carry versions bare
 	return outcome{res: Result{Version: v}}
 }
 

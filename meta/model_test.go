@@ -123,7 +123,7 @@ func (m *model) op(c Command, t int64) outcome {
 		return m.remove(c, t)
 	case OpRename:
 		return m.rename(c, t)
-	case OpCommit, OpRestore:
+	case OpCommit, OpCommitInline, OpRestore:
 		return m.commit(c, t)
 	case OpLock:
 		return m.lock(c, t)

@@ -135,6 +135,14 @@ func (s *State) commitLocked(c Command, t int64) (Version, error) {
 	if c.Ref.IsZero() {
 		return Version{}, errf(KindInvalid, p, "zero ref")
 	}
+	inline := c.Op == OpCommitInline
+	size := c.Size
+	if inline {
+		if len(c.Data) > MaxInline {
+			return Version{}, errf(KindInvalid, p, "%d bytes inline, more than %d", len(c.Data), MaxInline)
+		}
+		size = uint64(len(c.Data))
+	}
 	if err := checkMode(p, c.Mode); err != nil {
 		return Version{}, err
 	}
@@ -162,13 +170,17 @@ func (s *State) commitLocked(c Command, t int64) (Version, error) {
 		n = s.newInodeLocked(&inode{})
 		d.set(name, t, n)
 	}
-	v := Version{Number: uint64(len(n.versions)) + 1, Ref: c.Ref, Size: c.Size, Time: t,
+	v := Version{Number: uint64(len(n.versions)) + 1, Ref: c.Ref, Size: size, Time: t,
 		Writer: s.internLocked(c.Owner), Mode: c.Mode}
+	if inline {
+		v.Inline, v.Data = true, c.Data
+	}
 	n.versions = append(n.versions, v)
 	return v, nil
 }
 
-// restoreLocked commits an old version's ref, size and mode again.
+// restoreLocked commits an old version's ref, size and mode again (and its
+// inline data: the string is shared, not copied).
 func (s *State) restoreLocked(c Command, t int64) (Version, error) {
 	p, err := CleanPath(c.Path)
 	if err != nil {
@@ -201,7 +213,7 @@ func (s *State) restoreLocked(c Command, t int64) (Version, error) {
 	}
 	old := n.versions[c.Version-1]
 	v := Version{Number: uint64(len(n.versions)) + 1, Ref: old.Ref, Size: old.Size, Time: t,
-		Writer: s.internLocked(c.Owner), Mode: old.Mode}
+		Writer: s.internLocked(c.Owner), Mode: old.Mode, Inline: old.Inline, Data: old.Data}
 	n.versions = append(n.versions, v)
 	return v, nil
 }
@@ -210,7 +222,7 @@ func (s *State) restoreLocked(c Command, t int64) (Version, error) {
 func checkExpect(p string, e Expect, n *inode) error {
 	var cur *Version
 	if n != nil {
-		v := n.versions[len(n.versions)-1]
+		v := n.versions[len(n.versions)-1].bare()
 		cur = &v
 	}
 	switch e.Match {

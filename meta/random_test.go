@@ -159,6 +159,11 @@ func (g *gen) next() []byte {
 	case x < 45:
 		p := []string{g.path(true), g.newPath()}[g.r.IntN(2)]
 		c = Commit(p, g.expect(p), refOf(fmt.Sprint(g.r.IntN(3))), g.r.Uint64N(100), g.mode(), g.writer(), g.token(p))
+		if g.r.IntN(3) == 0 {
+			// Inline: mostly small, now and then at or past the limit.
+			n := []int{0, 1 + g.r.IntN(8), MaxInline, MaxInline + 1}[g.r.IntN(4)]
+			c = CommitInline(p, c.Expect, c.Ref, bytes.Repeat([]byte{byte('a' + g.r.IntN(3))}, n), c.Mode, c.Owner, c.Token)
+		}
 		if g.r.IntN(40) == 0 {
 			c.Ref = Ref{}
 		}

@@ -22,7 +22,8 @@ type Info struct {
 	// CTime is when the file or directory was created (its birth time,
 	// not POSIX's change time).
 	CTime int64
-	// Version is a file's version current as of the read, Versions the
+	// Version is a file's version current as of the read (with its
+	// inline Data from Stat, without it from ReadDir), Versions the
 	// number of versions it had then. Zero for a directory.
 	Version  Version
 	Versions uint64
@@ -52,7 +53,8 @@ func (s *State) Stat(path string, at int64) (Info, error) {
 	return infoAt(n, name, at), nil
 }
 
-// ReadDir lists the directory at path as of time at, sorted by name.
+// ReadDir lists the directory at path as of time at, sorted by name. Its
+// files' versions come without their inline Data (Stat has it).
 func (s *State) ReadDir(path string, at int64) ([]Info, error) {
 	p, err := CleanPath(path)
 	if err != nil {
@@ -73,7 +75,9 @@ func (s *State) ReadDir(path string, at int64) ([]Info, error) {
 	}
 	for name, tl := range n.dir.kids {
 		if k := linkAt(tl, at); k != nil {
-			out = append(out, infoAt(k, name, at))
+			in := infoAt(k, name, at)
+			in.Version = in.Version.bare() // a listing stays small
+			out = append(out, in)
 		}
 	}
 	slices.SortFunc(out, func(a, b Info) int { return strings.Compare(a.Name, b.Name) })
@@ -81,7 +85,7 @@ func (s *State) ReadDir(path string, at int64) ([]Info, error) {
 }
 
 // History returns the versions, oldest first, that the file at path as of
-// time at had by then. The file is the one at path at that time: after a
+// time at had by then, without their inline Data (VersionOf has it). The file is the one at path at that time: after a
 // rename its history is under the new path (including versions committed
 // before the rename); a path removed and created again names a new file
 // whose history starts at 1; the removed file's history is read as of a
@@ -93,11 +97,16 @@ func (s *State) History(path string, at int64) ([]Version, error) {
 	if err != nil {
 		return nil, err
 	}
-	return slices.Clone(n.versions[:n.versionsAt(at)]), nil
+	vs := slices.Clone(n.versions[:n.versionsAt(at)])
+	for i := range vs {
+		vs[i] = vs[i].bare()
+	}
+	return vs, nil
 }
 
 // VersionOf returns version number of the file at path as of at (see
-// History): the version a reader opens to read an old content.
+// History), with its inline Data: the version a reader opens to read an
+// old content.
 func (s *State) VersionOf(path string, number uint64, at int64) (Version, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()

@@ -25,7 +25,10 @@ const (
 func decodeSnapshot(b []byte) (*restored, error) {
 	d := decoder{b: b, what: "snapshot"}
 	r := &restored{leases: map[string]Lease{}, nodes: map[uint64]Node{}}
-	d.version()
+	d.snap = d.byte("version")
+	if d.err == nil && (d.snap < 1 || d.snap > snapshotVersion) {
+		d.failAt(0, "unknown version %d", d.snap)
+	}
 	r.applied = d.uvarint("applied")
 	r.now = d.varint("now")
 	r.nextToken = d.uvarint("next token")
@@ -101,7 +104,7 @@ func (d *decoder) inode(r *restored, n *inode) {
 		}
 		n.versions = make([]Version, k)
 		for i := range n.versions {
-			v := d.version1()
+			v := d.version1(true)
 			v.Number = uint64(i) + 1
 			if d.err == nil && (v.Time < 1 || v.Time > r.now || i > 0 && v.Time <= n.versions[i-1].Time) {
 				d.fail("file %d: version times out of order", n.id)
@@ -154,11 +157,25 @@ func (d *decoder) inode(r *restored, n *inode) {
 	}
 }
 
-// version1 decodes a version without its number.
-func (d *decoder) version1() Version {
+// version1 decodes a version without its number; withData: a file's
+// history, whose inline versions carry their data.
+func (d *decoder) version1(withData bool) Version {
 	v := Version{Ref: d.ref("ref"), Size: d.uvarint("size"), Time: d.varint("time"), Writer: d.string("writer"), Mode: d.uint32("mode")}
 	if d.err == nil && (v.Ref.IsZero() || len(v.Writer) > MaxName || checkMode("", v.Mode) != nil) {
 		d.fail("version: zero ref, bad writer or mode")
+	}
+	if d.snap < 2 {
+		return v
+	}
+	v.Inline = d.bool("inline")
+	if v.Inline && withData {
+		v.Data = d.string("data")
+		if d.err == nil && (uint64(len(v.Data)) != v.Size || len(v.Data) > MaxInline) {
+			d.fail("version: %d bytes inline, size %d (at most %d)", len(v.Data), v.Size, MaxInline)
+		}
+	}
+	if d.err == nil && v.Inline && v.Size > MaxInline {
+		d.fail("version: inline size %d over %d", v.Size, MaxInline)
 	}
 	return v
 }
@@ -187,7 +204,7 @@ func (d *decoder) outcome() (Result, *Error) {
 	}
 	if flags&outVersion != 0 {
 		num := d.uvarint("number")
-		v := d.version1()
+		v := d.version1(false)
 		v.Number = num
 		if d.err == nil && num == 0 {
 			d.fail("version 0")

@@ -157,6 +157,13 @@ func (e *env) handle(c cmd) string {
 		m = Rename(e.arg(c, 0), e.arg(c, 1))
 	case "commit":
 		m = Commit(e.arg(c, 0), e.expect(c), e.ref(e.str(c, "ref", "")), e.uint(c, "size", 0), e.mode(c, 0o644), e.str(c, "writer", "w"), 0)
+		if data, ok := c.KV["data"]; ok {
+			// data=TEXT commits inline; data=*N is N bytes of 'x'.
+			if n, err := strconv.Atoi(strings.TrimPrefix(data, "*")); err == nil && strings.HasPrefix(data, "*") {
+				data = strings.Repeat("x", n)
+			}
+			m = CommitInline(m.Path, m.Expect, m.Ref, []byte(data), m.Mode, m.Owner, 0)
+		}
 	case "restore":
 		m = RestoreVersion(e.arg(c, 0), e.uint(c, "version", 0), e.str(c, "writer", "w"), 0)
 		m.Expect = e.expect(c)
@@ -245,7 +252,21 @@ func (e *env) refName(r Ref) string {
 }
 
 func (e *env) version(v Version) string {
-	return fmt.Sprintf("v%d ref=%s size=%d mode=%04o t=%d writer=%s", v.Number, e.refName(v.Ref), v.Size, v.Mode, v.Time, v.Writer)
+	s := fmt.Sprintf("v%d ref=%s size=%d mode=%04o t=%d writer=%s", v.Number, e.refName(v.Ref), v.Size, v.Mode, v.Time, v.Writer)
+	return s + inlineString(v)
+}
+
+// inlineString shows an inline version's data, or that it was left out.
+func inlineString(v Version) string {
+	switch {
+	case !v.Inline:
+		return ""
+	case !v.HasData():
+		return " inline (data left out)"
+	case len(v.Data) > 16:
+		return fmt.Sprintf(" inline data=%q...", v.Data[:16])
+	}
+	return fmt.Sprintf(" inline data=%q", v.Data)
 }
 
 func (e *env) info(path string, in Info) string {
@@ -253,5 +274,5 @@ func (e *env) info(path string, in Info) string {
 		return fmt.Sprintf("%s dir id=%d mode=%04o owner=%s ctime=%d mtime=%d", path, in.ID, in.Mode, in.Owner, in.CTime, in.MTime)
 	}
 	return fmt.Sprintf("%s file id=%d v%d ref=%s size=%d mode=%04o owner=%s ctime=%d mtime=%d versions=%d",
-		path, in.ID, in.Version.Number, e.refName(in.Version.Ref), in.Size, in.Mode, in.Owner, in.CTime, in.MTime, in.Versions)
+		path, in.ID, in.Version.Number, e.refName(in.Version.Ref), in.Size, in.Mode, in.Owner, in.CTime, in.MTime, in.Versions) + inlineString(in.Version)
 }

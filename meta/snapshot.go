@@ -7,7 +7,7 @@ import (
 	"slices"
 )
 
-// Snapshot format (version 1), in the command encoding's primitives
+// Snapshot format (version 2), in the command encoding's primitives
 // (codec.go). Everything is in a canonical order, so equal states give
 // equal bytes, and Restore accepts only canonical input, so that
 // Snapshot(Restore(b)) == b. Derived data (a file's owner and times, a
@@ -16,7 +16,7 @@ import (
 //
 //	version applied now nextToken
 //	count inodes, by id from 1 (the root):
-//	  file: 0 count versions: Ref Size Time Writer Mode
+//	  file: 0 count versions: Ref Size Time Writer Mode Inline [Data, when Inline]
 //	  dir:  1 Owner Mode CTime count names (ascending): Name count events: Time Inode (0: removed)
 //	count leases (by path): Path Owner Token Expires
 //	count sessions (by client): Client Seq Index Outcome
@@ -24,8 +24,17 @@ import (
 //	Outcome: flags (1 error, 2 version, 4 lease), then
 //	  error:   Kind Op Path Msg [Version]
 //	  result:  Index Time [Version] [Lease]
-//	  a Version in full: Number Ref Size Time Writer Mode
+//	  a Version in full: Number Ref Size Time Writer Mode Inline (never Data:
+//	  results and errors carry versions bare)
+//
+// Version 2 added Inline and Data (a byte, then a string of exactly Size
+// bytes, at most MaxInline, when the byte is 1). Restore still reads
+// version 1 (no Inline byte: no version is inline), so a node keeps the
+// snapshot it wrote before the upgrade; it writes version 2 only, so the
+// canonical round trip Snapshot(Restore(b)) == b holds for version 2.
 
+// snapshotVersion is the version byte Snapshot writes.
+const snapshotVersion = 2
 const (
 	outError   = 1 << 0
 	outVersion = 1 << 1
@@ -36,7 +45,7 @@ const (
 func (s *State) Snapshot() ([]byte, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	b := []byte{codecVersion}
+	b := []byte{snapshotVersion}
 	b = binary.AppendUvarint(b, s.mu.applied)
 	b = binary.AppendVarint(b, s.mu.now)
 	b = binary.AppendUvarint(b, s.mu.nextToken)
@@ -47,7 +56,7 @@ func (s *State) Snapshot() ([]byte, error) {
 			b = append(b, 0)
 			b = binary.AppendUvarint(b, uint64(len(n.versions)))
 			for _, v := range n.versions {
-				b = appendVersion(b, v)
+				b = appendVersion(b, v, true)
 			}
 			continue
 		}
@@ -101,14 +110,20 @@ func (s *State) Snapshot() ([]byte, error) {
 	return b, nil
 }
 
-// appendVersion writes a version of a file's history: its number is its
-// position.
-func appendVersion(b []byte, v Version) []byte {
+// appendVersion writes a version of a file's history (its number is its
+// position), with its inline data if withData, as a file's history has
+// it.
+func appendVersion(b []byte, v Version, withData bool) []byte {
 	b = append(b, v.Ref[:]...)
 	b = binary.AppendUvarint(b, v.Size)
 	b = binary.AppendVarint(b, v.Time)
 	b = appendString(b, v.Writer)
-	return binary.AppendUvarint(b, uint64(v.Mode))
+	b = binary.AppendUvarint(b, uint64(v.Mode))
+	b = appendBool(b, v.Inline)
+	if v.Inline && withData {
+		b = appendString(b, v.Data)
+	}
+	return b
 }
 
 func appendLease(b []byte, l Lease) []byte {
@@ -148,7 +163,7 @@ func appendOutcome(b []byte, res Result, err *Error) []byte {
 	}
 	if flags&outVersion != 0 {
 		b = binary.AppendUvarint(b, v.Number)
-		b = appendVersion(b, v)
+		b = appendVersion(b, v, false)
 	}
 	if flags&outLease != 0 {
 		b = appendLease(b, res.Lease)

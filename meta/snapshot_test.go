@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"bytes"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -123,6 +124,53 @@ func TestRestoreTruncated(t *testing.T) {
 		t.Fatal("a refused Restore changed the state")
 	}
 	if err := s.Restore(b); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRestoreVersion1: a snapshot written before inline versions (version
+// 1: no Inline byte) still restores, and is written back as version 2.
+func TestRestoreVersion1(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.must(10, Mkdir("/a/b", true, 0o755, "ann"))
+	b := snapshot(t, h.s) // no file versions: versions 1 and 2 differ only in the first byte
+	v1 := append([]byte{1}, b[1:]...)
+	r, _ := New(Config{})
+	if err := r.Restore(v1); err != nil {
+		t.Fatalf("version 1 refused: %v", err)
+	}
+	if got := snapshot(t, r); !bytes.Equal(got, b) {
+		t.Fatalf("version 1 restored and written back:\n got %x\nwant %x", got, b)
+	}
+	if err := r.Restore(append([]byte{snapshotVersion + 1}, b[1:]...)); KindOf(err) != KindInvalid {
+		t.Fatalf("version %d: %v", snapshotVersion+1, err)
+	}
+}
+
+// TestRestoreInlineLimits: Restore refuses inline data whose length is
+// not the version's size, or over MaxInline.
+func TestRestoreInlineLimits(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.must(10, CommitInline("/f", ExpectAny(), refOf("f"), []byte("abc"), 0o644, "w", 0))
+	s := h.s
+	b := snapshot(t, s)
+	i := bytes.Index(b, []byte("\x01\x03abc"))
+	if i < 0 {
+		t.Fatalf("no inline data in %x", b)
+	}
+	for name, bad := range map[string][]byte{
+		"short":      slices.Concat(b[:i], []byte("\x01\x02ab"), b[i+5:]),
+		"not a bool": slices.Concat(b[:i], []byte("\x02\x03abc"), b[i+5:]),
+	} {
+		if err := s.Restore(bad); KindOf(err) != KindInvalid {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	big := newHarness(t, Config{})
+	big.must(10, CommitInline("/f", ExpectAny(), refOf("f"), bytes.Repeat([]byte{'x'}, MaxInline), 0o644, "w", 0))
+	b = snapshot(t, big.s)
+	r, _ := New(Config{})
+	if err := r.Restore(b); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -136,7 +136,7 @@ func (s *State) executeLocked(index uint64, c Command) (Result, error) {
 		err = s.removeLocked(c, t)
 	case OpRename:
 		err = s.renameLocked(c, t)
-	case OpCommit:
+	case OpCommit, OpCommitInline:
 		res.Version, err = s.commitLocked(c, t)
 	case OpRestore:
 		res.Version, err = s.restoreLocked(c, t)
@@ -154,6 +154,9 @@ func (s *State) executeLocked(index uint64, c Command) (Result, error) {
 	if err != nil {
 		return Result{}, withOp(err, c.Op.String())
 	}
+	// A result is cached in the session table (and its snapshots): it
+	// names the version, the data stays with the file.
+	res.Version = res.Version.bare()
 	return res, nil
 }
 

@@ -44,8 +44,14 @@ func (s *metaServer) metaError(err error) *metapb.Error {
 	return e
 }
 
+// pbVersion puts a version on the wire, with its inline data if it has it
+// (meta leaves the data out of listings, results and errors already).
 func pbVersion(v meta.Version) *metapb.Version {
-	return &metapb.Version{Number: v.Number, Ref: v.Ref[:], Size: v.Size, Time: v.Time, Writer: v.Writer, Mode: v.Mode}
+	out := &metapb.Version{Number: v.Number, Ref: v.Ref[:], Size: v.Size, Time: v.Time, Writer: v.Writer, Mode: v.Mode, Inline: v.Inline}
+	if v.Data != "" {
+		out.Data = []byte(v.Data)
+	}
+	return out
 }
 
 func pbInfo(i meta.Info) *metapb.Info {
@@ -149,6 +155,18 @@ func (s *metaServer) History(ctx context.Context, req *metapb.ReadRequest) (*met
 		out.Versions[i] = pbVersion(v)
 	}
 	return out, nil
+}
+
+func (s *metaServer) Version(ctx context.Context, req *metapb.ReadRequest) (*metapb.VersionReply, error) {
+	at, perr := s.read(ctx, req)
+	if perr != nil {
+		return &metapb.VersionReply{Error: perr}, nil
+	}
+	v, err := s.n.meta.VersionOf(req.GetPath(), req.GetNumber(), at)
+	if err != nil {
+		return &metapb.VersionReply{Error: s.metaError(err)}, nil
+	}
+	return &metapb.VersionReply{Version: pbVersion(v)}, nil
 }
 
 func (s *metaServer) Nodes(ctx context.Context, req *metapb.ReadRequest) (*metapb.NodesReply, error) {

@@ -172,13 +172,19 @@ func (x *Error) GetPath() string {
 }
 
 type Version struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Number        uint64                 `protobuf:"varint,1,opt,name=number,proto3" json:"number,omitempty"`
-	Ref           []byte                 `protobuf:"bytes,2,opt,name=ref,proto3" json:"ref,omitempty"`
-	Size          uint64                 `protobuf:"varint,3,opt,name=size,proto3" json:"size,omitempty"`
-	Time          int64                  `protobuf:"varint,4,opt,name=time,proto3" json:"time,omitempty"`
-	Writer        string                 `protobuf:"bytes,5,opt,name=writer,proto3" json:"writer,omitempty"`
-	Mode          uint32                 `protobuf:"varint,6,opt,name=mode,proto3" json:"mode,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Number uint64                 `protobuf:"varint,1,opt,name=number,proto3" json:"number,omitempty"`
+	Ref    []byte                 `protobuf:"bytes,2,opt,name=ref,proto3" json:"ref,omitempty"`
+	Size   uint64                 `protobuf:"varint,3,opt,name=size,proto3" json:"size,omitempty"`
+	Time   int64                  `protobuf:"varint,4,opt,name=time,proto3" json:"time,omitempty"`
+	Writer string                 `protobuf:"bytes,5,opt,name=writer,proto3" json:"writer,omitempty"`
+	Mode   uint32                 `protobuf:"varint,6,opt,name=mode,proto3" json:"mode,omitempty"`
+	// inline: the content is held in the metadata (meta.Version.Inline),
+	// and data is it, at most 4 KiB. Stat and Version carry data; ReadDir,
+	// History, Apply's results and conflicts leave it out (inline still
+	// set), so that listings of many versions stay small.
+	Inline        bool   `protobuf:"varint,7,opt,name=inline,proto3" json:"inline,omitempty"`
+	Data          []byte `protobuf:"bytes,8,opt,name=data,proto3" json:"data,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -253,6 +259,20 @@ func (x *Version) GetMode() uint32 {
 		return x.Mode
 	}
 	return 0
+}
+
+func (x *Version) GetInline() bool {
+	if x != nil {
+		return x.Inline
+	}
+	return false
+}
+
+func (x *Version) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
 }
 
 type ApplyRequest struct {
@@ -397,6 +417,7 @@ type ReadRequest struct {
 	Path          string                 `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
 	At            int64                  `protobuf:"varint,2,opt,name=at,proto3" json:"at,omitempty"` // unix nanoseconds; 0: now
 	Stale         bool                   `protobuf:"varint,3,opt,name=stale,proto3" json:"stale,omitempty"`
+	Number        uint64                 `protobuf:"varint,4,opt,name=number,proto3" json:"number,omitempty"` // Version: the version's number
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -450,6 +471,13 @@ func (x *ReadRequest) GetStale() bool {
 		return x.Stale
 	}
 	return false
+}
+
+func (x *ReadRequest) GetNumber() uint64 {
+	if x != nil {
+		return x.Number
+	}
+	return 0
 }
 
 type Info struct {
@@ -724,6 +752,58 @@ func (x *HistoryReply) GetVersions() []*Version {
 	return nil
 }
 
+type VersionReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Version       *Version               `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VersionReply) Reset() {
+	*x = VersionReply{}
+	mi := &file_node_metapb_meta_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VersionReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VersionReply) ProtoMessage() {}
+
+func (x *VersionReply) ProtoReflect() protoreflect.Message {
+	mi := &file_node_metapb_meta_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VersionReply.ProtoReflect.Descriptor instead.
+func (*VersionReply) Descriptor() ([]byte, []int) {
+	return file_node_metapb_meta_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *VersionReply) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *VersionReply) GetVersion() *Version {
+	if x != nil {
+		return x.Version
+	}
+	return nil
+}
+
 type Node struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -736,7 +816,7 @@ type Node struct {
 
 func (x *Node) Reset() {
 	*x = Node{}
-	mi := &file_node_metapb_meta_proto_msgTypes[9]
+	mi := &file_node_metapb_meta_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -748,7 +828,7 @@ func (x *Node) String() string {
 func (*Node) ProtoMessage() {}
 
 func (x *Node) ProtoReflect() protoreflect.Message {
-	mi := &file_node_metapb_meta_proto_msgTypes[9]
+	mi := &file_node_metapb_meta_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -761,7 +841,7 @@ func (x *Node) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Node.ProtoReflect.Descriptor instead.
 func (*Node) Descriptor() ([]byte, []int) {
-	return file_node_metapb_meta_proto_rawDescGZIP(), []int{9}
+	return file_node_metapb_meta_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Node) GetId() uint64 {
@@ -802,7 +882,7 @@ type NodesReply struct {
 
 func (x *NodesReply) Reset() {
 	*x = NodesReply{}
-	mi := &file_node_metapb_meta_proto_msgTypes[10]
+	mi := &file_node_metapb_meta_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -814,7 +894,7 @@ func (x *NodesReply) String() string {
 func (*NodesReply) ProtoMessage() {}
 
 func (x *NodesReply) ProtoReflect() protoreflect.Message {
-	mi := &file_node_metapb_meta_proto_msgTypes[10]
+	mi := &file_node_metapb_meta_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -827,7 +907,7 @@ func (x *NodesReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodesReply.ProtoReflect.Descriptor instead.
 func (*NodesReply) Descriptor() ([]byte, []int) {
-	return file_node_metapb_meta_proto_rawDescGZIP(), []int{10}
+	return file_node_metapb_meta_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *NodesReply) GetError() *Error {
@@ -863,14 +943,16 @@ const file_node_metapb_meta_proto_rawDesc = "" +
 	"\n" +
 	"NOT_LEADER\x10\x01\x12\x0f\n" +
 	"\vUNAVAILABLE\x10\x02\x12\v\n" +
-	"\aDROPPED\x10\x03\"\x87\x01\n" +
+	"\aDROPPED\x10\x03\"\xb3\x01\n" +
 	"\aVersion\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\x04R\x06number\x12\x10\n" +
 	"\x03ref\x18\x02 \x01(\fR\x03ref\x12\x12\n" +
 	"\x04size\x18\x03 \x01(\x04R\x04size\x12\x12\n" +
 	"\x04time\x18\x04 \x01(\x03R\x04time\x12\x16\n" +
 	"\x06writer\x18\x05 \x01(\tR\x06writer\x12\x12\n" +
-	"\x04mode\x18\x06 \x01(\rR\x04mode\"(\n" +
+	"\x04mode\x18\x06 \x01(\rR\x04mode\x12\x16\n" +
+	"\x06inline\x18\a \x01(\bR\x06inline\x12\x12\n" +
+	"\x04data\x18\b \x01(\fR\x04data\"(\n" +
 	"\fApplyRequest\x12\x18\n" +
 	"\acommand\x18\x01 \x01(\fR\acommand\"\x81\x02\n" +
 	"\n" +
@@ -883,11 +965,12 @@ const file_node_metapb_meta_proto_rawDesc = "" +
 	"leaseOwner\x12\x1f\n" +
 	"\vlease_token\x18\x06 \x01(\x04R\n" +
 	"leaseToken\x12#\n" +
-	"\rlease_expires\x18\a \x01(\x03R\fleaseExpires\"G\n" +
+	"\rlease_expires\x18\a \x01(\x03R\fleaseExpires\"_\n" +
 	"\vReadRequest\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x0e\n" +
 	"\x02at\x18\x02 \x01(\x03R\x02at\x12\x14\n" +
-	"\x05stale\x18\x03 \x01(\bR\x05stale\"\xf7\x01\n" +
+	"\x05stale\x18\x03 \x01(\bR\x05stale\x12\x16\n" +
+	"\x06number\x18\x04 \x01(\x04R\x06number\"\xf7\x01\n" +
 	"\x04Info\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\x04R\x02id\x12\x10\n" +
@@ -908,7 +991,10 @@ const file_node_metapb_meta_proto_rawDesc = "" +
 	"\aentries\x18\x02 \x03(\v2\x16.puddlestore.meta.InfoR\aentries\"t\n" +
 	"\fHistoryReply\x12-\n" +
 	"\x05error\x18\x01 \x01(\v2\x17.puddlestore.meta.ErrorR\x05error\x125\n" +
-	"\bversions\x18\x02 \x03(\v2\x19.puddlestore.meta.VersionR\bversions\"Z\n" +
+	"\bversions\x18\x02 \x03(\v2\x19.puddlestore.meta.VersionR\bversions\"r\n" +
+	"\fVersionReply\x12-\n" +
+	"\x05error\x18\x01 \x01(\v2\x17.puddlestore.meta.ErrorR\x05error\x123\n" +
+	"\aversion\x18\x02 \x01(\v2\x19.puddlestore.meta.VersionR\aversion\"Z\n" +
 	"\x04Node\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x12\n" +
 	"\x04addr\x18\x02 \x01(\tR\x04addr\x12\x14\n" +
@@ -917,12 +1003,13 @@ const file_node_metapb_meta_proto_rawDesc = "" +
 	"\n" +
 	"NodesReply\x12-\n" +
 	"\x05error\x18\x01 \x01(\v2\x17.puddlestore.meta.ErrorR\x05error\x12,\n" +
-	"\x05nodes\x18\x02 \x03(\v2\x16.puddlestore.meta.NodeR\x05nodes2\xeb\x02\n" +
+	"\x05nodes\x18\x02 \x03(\v2\x16.puddlestore.meta.NodeR\x05nodes2\xb5\x03\n" +
 	"\x04Meta\x12E\n" +
 	"\x05Apply\x12\x1e.puddlestore.meta.ApplyRequest\x1a\x1c.puddlestore.meta.ApplyReply\x12B\n" +
 	"\x04Stat\x12\x1d.puddlestore.meta.ReadRequest\x1a\x1b.puddlestore.meta.StatReply\x12H\n" +
 	"\aReadDir\x12\x1d.puddlestore.meta.ReadRequest\x1a\x1e.puddlestore.meta.ReadDirReply\x12H\n" +
-	"\aHistory\x12\x1d.puddlestore.meta.ReadRequest\x1a\x1e.puddlestore.meta.HistoryReply\x12D\n" +
+	"\aHistory\x12\x1d.puddlestore.meta.ReadRequest\x1a\x1e.puddlestore.meta.HistoryReply\x12H\n" +
+	"\aVersion\x12\x1d.puddlestore.meta.ReadRequest\x1a\x1e.puddlestore.meta.VersionReply\x12D\n" +
 	"\x05Nodes\x12\x1d.puddlestore.meta.ReadRequest\x1a\x1c.puddlestore.meta.NodesReplyB0Z.github.com/puddlestore/puddlestore/node/metapbb\x06proto3"
 
 var (
@@ -938,7 +1025,7 @@ func file_node_metapb_meta_proto_rawDescGZIP() []byte {
 }
 
 var file_node_metapb_meta_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_node_metapb_meta_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_node_metapb_meta_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_node_metapb_meta_proto_goTypes = []any{
 	(Error_Cluster)(0),   // 0: puddlestore.meta.Error.Cluster
 	(*Error)(nil),        // 1: puddlestore.meta.Error
@@ -950,8 +1037,9 @@ var file_node_metapb_meta_proto_goTypes = []any{
 	(*StatReply)(nil),    // 7: puddlestore.meta.StatReply
 	(*ReadDirReply)(nil), // 8: puddlestore.meta.ReadDirReply
 	(*HistoryReply)(nil), // 9: puddlestore.meta.HistoryReply
-	(*Node)(nil),         // 10: puddlestore.meta.Node
-	(*NodesReply)(nil),   // 11: puddlestore.meta.NodesReply
+	(*VersionReply)(nil), // 10: puddlestore.meta.VersionReply
+	(*Node)(nil),         // 11: puddlestore.meta.Node
+	(*NodesReply)(nil),   // 12: puddlestore.meta.NodesReply
 }
 var file_node_metapb_meta_proto_depIdxs = []int32{
 	0,  // 0: puddlestore.meta.Error.cluster:type_name -> puddlestore.meta.Error.Cluster
@@ -965,23 +1053,27 @@ var file_node_metapb_meta_proto_depIdxs = []int32{
 	6,  // 8: puddlestore.meta.ReadDirReply.entries:type_name -> puddlestore.meta.Info
 	1,  // 9: puddlestore.meta.HistoryReply.error:type_name -> puddlestore.meta.Error
 	2,  // 10: puddlestore.meta.HistoryReply.versions:type_name -> puddlestore.meta.Version
-	1,  // 11: puddlestore.meta.NodesReply.error:type_name -> puddlestore.meta.Error
-	10, // 12: puddlestore.meta.NodesReply.nodes:type_name -> puddlestore.meta.Node
-	3,  // 13: puddlestore.meta.Meta.Apply:input_type -> puddlestore.meta.ApplyRequest
-	5,  // 14: puddlestore.meta.Meta.Stat:input_type -> puddlestore.meta.ReadRequest
-	5,  // 15: puddlestore.meta.Meta.ReadDir:input_type -> puddlestore.meta.ReadRequest
-	5,  // 16: puddlestore.meta.Meta.History:input_type -> puddlestore.meta.ReadRequest
-	5,  // 17: puddlestore.meta.Meta.Nodes:input_type -> puddlestore.meta.ReadRequest
-	4,  // 18: puddlestore.meta.Meta.Apply:output_type -> puddlestore.meta.ApplyReply
-	7,  // 19: puddlestore.meta.Meta.Stat:output_type -> puddlestore.meta.StatReply
-	8,  // 20: puddlestore.meta.Meta.ReadDir:output_type -> puddlestore.meta.ReadDirReply
-	9,  // 21: puddlestore.meta.Meta.History:output_type -> puddlestore.meta.HistoryReply
-	11, // 22: puddlestore.meta.Meta.Nodes:output_type -> puddlestore.meta.NodesReply
-	18, // [18:23] is the sub-list for method output_type
-	13, // [13:18] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	1,  // 11: puddlestore.meta.VersionReply.error:type_name -> puddlestore.meta.Error
+	2,  // 12: puddlestore.meta.VersionReply.version:type_name -> puddlestore.meta.Version
+	1,  // 13: puddlestore.meta.NodesReply.error:type_name -> puddlestore.meta.Error
+	11, // 14: puddlestore.meta.NodesReply.nodes:type_name -> puddlestore.meta.Node
+	3,  // 15: puddlestore.meta.Meta.Apply:input_type -> puddlestore.meta.ApplyRequest
+	5,  // 16: puddlestore.meta.Meta.Stat:input_type -> puddlestore.meta.ReadRequest
+	5,  // 17: puddlestore.meta.Meta.ReadDir:input_type -> puddlestore.meta.ReadRequest
+	5,  // 18: puddlestore.meta.Meta.History:input_type -> puddlestore.meta.ReadRequest
+	5,  // 19: puddlestore.meta.Meta.Version:input_type -> puddlestore.meta.ReadRequest
+	5,  // 20: puddlestore.meta.Meta.Nodes:input_type -> puddlestore.meta.ReadRequest
+	4,  // 21: puddlestore.meta.Meta.Apply:output_type -> puddlestore.meta.ApplyReply
+	7,  // 22: puddlestore.meta.Meta.Stat:output_type -> puddlestore.meta.StatReply
+	8,  // 23: puddlestore.meta.Meta.ReadDir:output_type -> puddlestore.meta.ReadDirReply
+	9,  // 24: puddlestore.meta.Meta.History:output_type -> puddlestore.meta.HistoryReply
+	10, // 25: puddlestore.meta.Meta.Version:output_type -> puddlestore.meta.VersionReply
+	12, // 26: puddlestore.meta.Meta.Nodes:output_type -> puddlestore.meta.NodesReply
+	21, // [21:27] is the sub-list for method output_type
+	15, // [15:21] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_node_metapb_meta_proto_init() }
@@ -995,7 +1087,7 @@ func file_node_metapb_meta_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_node_metapb_meta_proto_rawDesc), len(file_node_metapb_meta_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   11,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

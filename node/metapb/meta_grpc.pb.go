@@ -27,6 +27,7 @@ const (
 	Meta_Stat_FullMethodName    = "/puddlestore.meta.Meta/Stat"
 	Meta_ReadDir_FullMethodName = "/puddlestore.meta.Meta/ReadDir"
 	Meta_History_FullMethodName = "/puddlestore.meta.Meta/History"
+	Meta_Version_FullMethodName = "/puddlestore.meta.Meta/Version"
 	Meta_Nodes_FullMethodName   = "/puddlestore.meta.Meta/Nodes"
 )
 
@@ -45,6 +46,9 @@ type MetaClient interface {
 	Stat(ctx context.Context, in *ReadRequest, opts ...grpc.CallOption) (*StatReply, error)
 	ReadDir(ctx context.Context, in *ReadRequest, opts ...grpc.CallOption) (*ReadDirReply, error)
 	History(ctx context.Context, in *ReadRequest, opts ...grpc.CallOption) (*HistoryReply, error)
+	// Version reads one version (ReadRequest.number) of the file at path,
+	// with its inline data, which History leaves out.
+	Version(ctx context.Context, in *ReadRequest, opts ...grpc.CallOption) (*VersionReply, error)
 	// Nodes lists the cluster members the registry knows.
 	Nodes(ctx context.Context, in *ReadRequest, opts ...grpc.CallOption) (*NodesReply, error)
 }
@@ -97,6 +101,16 @@ func (c *metaClient) History(ctx context.Context, in *ReadRequest, opts ...grpc.
 	return out, nil
 }
 
+func (c *metaClient) Version(ctx context.Context, in *ReadRequest, opts ...grpc.CallOption) (*VersionReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(VersionReply)
+	err := c.cc.Invoke(ctx, Meta_Version_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *metaClient) Nodes(ctx context.Context, in *ReadRequest, opts ...grpc.CallOption) (*NodesReply, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(NodesReply)
@@ -122,6 +136,9 @@ type MetaServer interface {
 	Stat(context.Context, *ReadRequest) (*StatReply, error)
 	ReadDir(context.Context, *ReadRequest) (*ReadDirReply, error)
 	History(context.Context, *ReadRequest) (*HistoryReply, error)
+	// Version reads one version (ReadRequest.number) of the file at path,
+	// with its inline data, which History leaves out.
+	Version(context.Context, *ReadRequest) (*VersionReply, error)
 	// Nodes lists the cluster members the registry knows.
 	Nodes(context.Context, *ReadRequest) (*NodesReply, error)
 	mustEmbedUnimplementedMetaServer()
@@ -145,6 +162,9 @@ func (UnimplementedMetaServer) ReadDir(context.Context, *ReadRequest) (*ReadDirR
 }
 func (UnimplementedMetaServer) History(context.Context, *ReadRequest) (*HistoryReply, error) {
 	return nil, status.Error(codes.Unimplemented, "method History not implemented")
+}
+func (UnimplementedMetaServer) Version(context.Context, *ReadRequest) (*VersionReply, error) {
+	return nil, status.Error(codes.Unimplemented, "method Version not implemented")
 }
 func (UnimplementedMetaServer) Nodes(context.Context, *ReadRequest) (*NodesReply, error) {
 	return nil, status.Error(codes.Unimplemented, "method Nodes not implemented")
@@ -242,6 +262,24 @@ func _Meta_History_Handler(srv interface{}, ctx context.Context, dec func(interf
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Meta_Version_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReadRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetaServer).Version(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Meta_Version_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetaServer).Version(ctx, req.(*ReadRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Meta_Nodes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ReadRequest)
 	if err := dec(in); err != nil {
@@ -282,6 +320,10 @@ var Meta_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "History",
 			Handler:    _Meta_History_Handler,
+		},
+		{
+			MethodName: "Version",
+			Handler:    _Meta_Version_Handler,
 		},
 		{
 			MethodName: "Nodes",
