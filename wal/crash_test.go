@@ -21,6 +21,11 @@ type model struct {
 	hs   raftpb.HardState
 	snap raftpb.Snapshot
 	ents []raftpb.Entry // after snap
+	// durable is the least commit index recovery may return: the one of
+	// the last synced call. A Save that only advances the commit index is
+	// not synced, so recovery returns a commit index from durable to
+	// hs.Commit.
+	durable uint64
 }
 
 func (m *model) lastIndex() uint64 { return m.snap.Metadata.Index + uint64(len(m.ents)) }
@@ -33,12 +38,17 @@ func (m *model) term(i uint64) uint64 {
 }
 
 func (m model) save(hs raftpb.HardState, es []raftpb.Entry) model {
+	synced := len(es) > 0
 	if !hs.IsEmpty() {
+		synced = synced || hs.Term != m.hs.Term || hs.Vote != m.hs.Vote
 		m.hs = hs
 	}
 	if len(es) > 0 {
 		keep := es[0].Index - m.snap.Metadata.Index - 1
 		m.ents = append(slices.Clone(m.ents[:keep]), es...)
+	}
+	if synced {
+		m.durable = m.hs.Commit
 	}
 	return m
 }
@@ -51,6 +61,7 @@ func (m model) saveSnapshot(s raftpb.Snapshot) model {
 		m.ents = nil
 	}
 	m.snap = s
+	m.durable = m.hs.Commit // the marker's fsync covers the whole segment
 	return m
 }
 
@@ -82,8 +93,15 @@ func step(rng *rand.Rand, w *WAL, m *model, term *uint64) (model, error) {
 			es[i].Data = append(es[i].Data, make([]byte, rng.IntN(64))...)
 		}
 		var hs raftpb.HardState
-		if rng.IntN(2) == 0 {
-			hs = raftpb.HardState{Term: *term, Vote: rng.Uint64N(3), Commit: rng.Uint64N(first + 1)}
+		switch rng.IntN(3) {
+		case 0: // a new vote
+			hs = raftpb.HardState{Term: *term, Vote: rng.Uint64N(3), Commit: m.hs.Commit + rng.Uint64N(3)}
+		case 1: // the commit index alone advances: written, not synced
+			if m.hs.Term != 0 {
+				hs = m.hs
+				hs.Commit += 1 + rng.Uint64N(4)
+				es = nil
+			}
 		}
 		return m.save(hs, es), w.Save(hs, es)
 	}
@@ -121,7 +139,7 @@ func crashRun(seed uint64, logs *bytes.Buffer) error {
 		if err != nil {
 			return fmt.Errorf("cycle %d: open: %w", cycle, err)
 		}
-		if err := sameState(st, m.state()); err != nil {
+		if err := sameState(st, m); err != nil {
 			return fmt.Errorf("cycle %d: after open: %w", cycle, err)
 		}
 		ops, cut := 0, 1+rng.IntN(400)
@@ -149,12 +167,13 @@ func crashRun(seed uint64, logs *bytes.Buffer) error {
 		if err != nil {
 			return fmt.Errorf("cycle %d: open after crash at op %d: %w", cycle, cut, err)
 		}
-		if sameState(st, m.state()) != nil {
-			if err := sameState(st, pending.state()); err != nil {
+		if sameState(st, m) != nil {
+			if err := sameState(st, *pending); err != nil {
 				return fmt.Errorf("cycle %d: crash at op %d: neither acknowledged nor pending state: %w", cycle, cut, err)
 			}
 			m = *pending
 		}
+		m.hs.Commit, m.durable = st.HardState.Commit, st.HardState.Commit
 		if err := w.Close(); err != nil {
 			return err
 		}
@@ -168,9 +187,14 @@ func crashRun(seed uint64, logs *bytes.Buffer) error {
 	return nil
 }
 
-func sameState(got *State, want State) error {
-	if got.HardState != want.HardState {
-		return fmt.Errorf("hard state %+v, want %+v", got.HardState, want.HardState)
+// sameState reports whether recovery returned the model's state: its
+// term, vote, snapshot and entries exactly, and a commit index it may have
+// lost the unsynced updates of.
+func sameState(got *State, m model) error {
+	want := m.state()
+	g, w := got.HardState, want.HardState
+	if g.Term != w.Term || g.Vote != w.Vote || g.Commit > w.Commit || g.Commit < m.durable {
+		return fmt.Errorf("hard state %+v, want %+v with commit at least %d", g, w, m.durable)
 	}
 	if got.Snapshot.Metadata.Index != want.Snapshot.Metadata.Index ||
 		got.Snapshot.Metadata.Term != want.Snapshot.Metadata.Term ||

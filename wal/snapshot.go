@@ -78,7 +78,7 @@ func (w *WAL) CommitSnapshot(md raftpb.SnapshotMetadata) error {
 		return err
 	}
 	w.mu.buf = buf
-	if err := w.writeLocked(buf); err != nil {
+	if err := w.writeLocked(buf, true); err != nil {
 		return err
 	}
 	prev := w.mu.snap

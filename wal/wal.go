@@ -78,6 +78,7 @@ type WAL struct {
 		buf    []byte // reused record buffer
 		err    error  // sticky failure
 		closed bool
+		dirty  bool // the last segment holds writes no fsync has covered yet
 	}
 }
 
@@ -96,7 +97,13 @@ func (w *WAL) checkLocked() error {
 }
 
 // Save appends hs and ents durably: it returns only after one fsync covers
-// the whole batch (group commit). An empty hs means unchanged. If
+// the whole batch (group commit). An empty hs means unchanged. A batch
+// that only advances the commit index is written but not synced: Raft
+// needs the term, the vote and the entries durable, never the commit index
+// (a restarted node learns it again from the leader; raft's doc,
+// "Membership", says why a stale one is safe), and so the leader's and
+// the followers' per-round commit updates cost no fsync. The next synced
+// batch, a segment roll or Close makes it durable with everything before. If
 // ents[0].Index is at most the last index, the log's suffix from that index
 // is replaced (Raft §5.3); ents must be contiguous and start after the
 // newest snapshot and at most one past the last index.
@@ -127,7 +134,8 @@ func (w *WAL) Save(hs raftpb.HardState, ents []raftpb.Entry) error {
 		return err
 	}
 	w.mu.buf = buf
-	if err := w.writeLocked(buf); err != nil {
+	sync := len(ents) > 0 || hs.Term != w.mu.hs.Term || hs.Vote != w.mu.hs.Vote
+	if err := w.writeLocked(buf, sync); err != nil {
 		return err
 	}
 	w.mu.hs = hs
@@ -159,26 +167,43 @@ func (w *WAL) checkEntriesLocked(ents []raftpb.Entry) error {
 	return nil
 }
 
-// writeLocked appends buf to the last segment with one write and one fsync.
-// A failure makes the WAL unusable: the segment may hold part of buf.
-func (w *WAL) writeLocked(buf []byte) error {
+// writeLocked appends buf to the last segment with one write, and one
+// fsync if sync. A failure makes the WAL unusable: the segment may hold
+// part of buf.
+func (w *WAL) writeLocked(buf []byte, sync bool) error {
 	if _, err := w.mu.f.Write(buf); err != nil {
 		w.mu.err = err
 		return fmt.Errorf("%w: write %s: %w", ErrFailed, w.mu.segs[len(w.mu.segs)-1].name, err)
+	}
+	w.mu.size += int64(len(buf))
+	w.mu.dirty = true
+	if sync {
+		return w.syncLocked()
+	}
+	return nil
+}
+
+// syncLocked makes every write to the last segment durable.
+func (w *WAL) syncLocked() error {
+	if !w.mu.dirty {
+		return nil
 	}
 	if err := w.mu.f.Sync(); err != nil {
 		w.mu.err = err
 		return fmt.Errorf("%w: sync %s: %w", ErrFailed, w.mu.segs[len(w.mu.segs)-1].name, err)
 	}
-	w.mu.size += int64(len(buf))
+	w.mu.dirty = false
 	return nil
 }
 
 // rollIfFullLocked starts a new segment once the last one is full. The old
-// segment is already synced, so only the last segment ever has a torn tail.
+// segment is synced first, so only the last segment ever has a torn tail.
 func (w *WAL) rollIfFullLocked() error {
 	if w.mu.size < w.segSize {
 		return nil
+	}
+	if err := w.syncLocked(); err != nil {
+		return err
 	}
 	last := w.mu.segs[len(w.mu.segs)-1]
 	seg := segment{seq: last.seq + 1, name: segmentName(last.seq+1, w.lastIndexLocked()+1)}
@@ -189,7 +214,7 @@ func (w *WAL) rollIfFullLocked() error {
 	if err := w.mu.f.Close(); err != nil {
 		w.log.Warn("wal: closing full segment failed", "segment", last.name, "err", err)
 	}
-	w.mu.f, w.mu.size = f, 0
+	w.mu.f, w.mu.size, w.mu.dirty = f, 0, false
 	w.mu.segs = append(w.mu.segs, seg)
 	return nil
 }
@@ -209,7 +234,8 @@ func (w *WAL) createSegment(name string) (File, error) {
 	return f, nil
 }
 
-// Close closes the WAL. Everything Save returned for is already durable.
+// Close closes the WAL. Every entry, term and vote Save returned for is
+// already durable; Close syncs the last commit index too.
 func (w *WAL) Close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -217,6 +243,12 @@ func (w *WAL) Close() error {
 		return ErrClosed
 	}
 	w.mu.closed = true
+	if w.mu.err == nil {
+		if err := w.syncLocked(); err != nil {
+			w.mu.f.Close()
+			return err
+		}
+	}
 	if err := w.mu.f.Close(); err != nil {
 		return fmt.Errorf("wal: close: %w", err)
 	}
