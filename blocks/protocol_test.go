@@ -103,7 +103,7 @@ func TestStoreFetchRoundTrip(t *testing.T) {
 	for _, n := range []int{0, 1, 1000, MaxChunk - 1, MaxChunk, MaxChunk + 1, 3*MaxChunk + 17} {
 		data := randBlock(rng, n)
 		ref := blockstore.RefOf(data)
-		if err := p.cli.Store(ctx, "srv", data); err != nil {
+		if err := p.cli.Store(ctx, "srv", blockstore.RefOf(data), data); err != nil {
 			t.Fatalf("store %d bytes: %v", n, err)
 		}
 		if got, err := p.store.Get(ctx, ref); err != nil || !bytes.Equal(got, data) {
@@ -135,10 +135,17 @@ func TestErrorKinds(t *testing.T) {
 		t.Fatalf("fetch of a missing block: %v, want ErrNotFound", err)
 	}
 	data := []byte("hello blocks")
-	if err := p.cli.Store(ctx, "srv", data); err != nil {
+	if err := p.cli.Store(ctx, "srv", blockstore.RefOf(data), data); err != nil {
 		t.Fatal(err)
 	}
 	ref := blockstore.RefOf(data)
+	// Bytes sent under a ref they do not hash to: refused, nothing stored.
+	if err := p.cli.Store(ctx, "srv", missing, data); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("store under a wrong ref: %v, want ErrInvalid", err)
+	}
+	if ok, err := p.store.Has(ctx, missing); err != nil || ok {
+		t.Fatalf("after a store under a wrong ref: has %v, %v; want false", ok, err)
+	}
 	if _, err := p.cli.FetchRange(ctx, "srv", ref, int64(len(data))+1, 1); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("range past the end: %v, want ErrInvalid", err)
 	}
@@ -267,7 +274,7 @@ func TestConcurrentRequests(t *testing.T) {
 					n = MaxChunk + rng.IntN(1000)
 				}
 				data := randBlock(rng, n)
-				if err := p.cli.Store(ctx, "srv", data); err != nil {
+				if err := p.cli.Store(ctx, "srv", blockstore.RefOf(data), data); err != nil {
 					errs <- err
 					return
 				}
@@ -316,7 +323,7 @@ func TestMalformed(t *testing.T) {
 		}
 	}
 	data := []byte("still serving")
-	if err := p.cli.Store(ctx, "srv", data); err != nil {
+	if err := p.cli.Store(ctx, "srv", blockstore.RefOf(data), data); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := p.cli.Fetch(ctx, "srv", blockstore.RefOf(data)); err != nil || !bytes.Equal(got, data) {
@@ -421,7 +428,7 @@ func TestStoreWaitsOutAFullQueue(t *testing.T) {
 	defer cli.Close()
 	Handle(mux, nil, cli)
 	data := randBlock(rand.New(rand.NewPCG(3, 3)), 3*MaxChunk+5)
-	if err := cli.Store(ctxT(t, 10*time.Second), "srv", data); err != nil {
+	if err := cli.Store(ctxT(t, 10*time.Second), "srv", blockstore.RefOf(data), data); err != nil {
 		t.Fatalf("store through a queue full 5 times: %v", err)
 	}
 	if got, err := p.store.Get(ctxT(t, time.Second), blockstore.RefOf(data)); err != nil || !bytes.Equal(got, data) {

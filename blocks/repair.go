@@ -155,7 +155,7 @@ func (s *Service) replicateTo(ctx context.Context, addr transport.Addr, refs []b
 			continue
 		}
 		sctx, cancel := context.WithTimeout(ctx, s.cfg.AttemptTimeout)
-		err = s.cli.Store(sctx, addr, data)
+		err = s.cli.Store(sctx, addr, ref, data)
 		cancel()
 		if err != nil {
 			s.log.Debug("repair: store failed", "peer", string(addr), "ref", ref.String()[:12], "err", err)

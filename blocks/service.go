@@ -329,7 +329,7 @@ func (s *Service) storeOn(ctx context.Context, p overlay.Peer, ref blockstore.Re
 		s.stored(ref)
 		return nil
 	}
-	return s.cli.Store(ctx, p.Addr, data)
+	return s.cli.Store(ctx, p.Addr, ref, data)
 }
 
 // xorCmp orders a and b by their XOR distance to key.
