@@ -278,7 +278,12 @@ func (s *Server) chunk(from transport.Addr, m msg) {
 			s.replyErr(from, m.id, fmt.Errorf("%w: too many uploads in progress", ErrUnavailable))
 			return
 		}
-		u = &upload{ref: m.ref, buf: make([]byte, m.size), got: map[int64]bool{}, started: now}
+		u = &upload{ref: m.ref, got: map[int64]bool{}, started: now}
+		if m.off == 0 && int64(len(m.data)) == m.size {
+			u.buf = m.data // the whole block in one chunk: the handler owns the payload, keep it
+		} else {
+			u.buf = make([]byte, m.size)
+		}
 		s.mu.uploads[key] = u
 		s.mu.pending += m.size
 	}
@@ -291,7 +296,9 @@ func (s *Server) chunk(from transport.Addr, m msg) {
 	}
 	if !u.got[m.off] {
 		u.got[m.off] = true
-		copy(u.buf[m.off:], m.data)
+		if len(m.data) > 0 && &u.buf[m.off] != &m.data[0] {
+			copy(u.buf[m.off:], m.data)
+		}
 		u.recv += int64(len(m.data))
 	}
 	if u.recv < int64(len(u.buf)) {
@@ -314,7 +321,7 @@ func (s *Server) chunk(from transport.Addr, m msg) {
 		}
 		ctx, cancel := s.ctx()
 		defer cancel()
-		if err := s.cfg.Store.PutReader(ctx, u.ref, bytes.NewReader(u.buf), int64(len(u.buf))); err != nil {
+		if err := s.cfg.Store.Put(ctx, u.ref, u.buf); err != nil { // verifies the bytes against the ref
 			s.replyErr(from, m.id, err)
 			return
 		}

@@ -144,7 +144,7 @@ func (t *Transport) Send(to transport.Addr, svc transport.Service, payload []byt
 		return err
 	}
 	m := outMsg{
-		env: &transportpb.Envelope{From: string(t.addr), Service: uint32(svc), Payload: append([]byte(nil), payload...)},
+		env: &transportpb.Envelope{From: string(t.addr), Service: uint32(svc), Payload: payload}, // Send takes payload (transport.Transport)
 	}
 	if t.cfg.Latency != nil {
 		m.due = time.Now().Add(t.cfg.Latency.Delay(t.addr, to))
