@@ -76,55 +76,22 @@ const DefaultSalts = 3
 // local requests and routes their results back to the callers. It
 // implements Overlay.
 type Tapestry struct {
-	cfg   TapestryConfig
-	log   *slog.Logger
-	tr    transport.Transport
-	ownTr bool
-	mux   *transport.Mux
-	self  Peer
-
-	inbox     chan inMsg
-	calls     chan *call
-	stop      chan struct{} // closed by Close
-	leave     bool          // set before stop is closed: leave gracefully
-	done      chan struct{} // closed when the loop has ended
+	*loop[tapestry.Message, tapestry.Result]
+	cfg       TapestryConfig
+	log       *slog.Logger
+	tr        transport.Transport
+	ownTr     bool
+	mux       *transport.Mux
+	self      Peer
 	closeOnce sync.Once
 	dropped   atomic.Uint64 // incoming messages dropped: malformed or the loop behind
 
 	// Owned by the loop.
-	node      *tapestry.Node
-	nextReq   uint64
-	waiting   map[uint64]*call // by req
-	pings     map[pingKey]time.Time
-	lastTick  time.Time
-	lastSweep time.Time
+	node  *tapestry.Node
+	pings pings
 }
 
 var _ Overlay = (*Tapestry)(nil)
-
-// inMsg is a decoded message and when it arrived (for round-trip times).
-type inMsg struct {
-	m  tapestry.Message
-	at time.Time
-}
-
-// pingKey names a ping this node sent, so its pong can be timed.
-type pingKey struct {
-	to  transport.Addr
-	seq uint64
-}
-
-// call is a request for the loop. start runs on the loop with a fresh req
-// and says whether a Result with that req will follow; if not, or on
-// error, the loop answers at once.
-type call struct {
-	start func(n *tapestry.Node, req uint64) (wait bool, err error)
-	done  chan tapestry.Result // buffered (1)
-}
-
-// inboxSize bounds the messages waiting for the loop; beyond it they are
-// dropped, as the network might have.
-const inboxSize = 4096
 
 // StartTapestry starts a node and, with cfg.Join, waits until it has
 // joined the mesh (or ctx ends).
@@ -149,15 +116,14 @@ func StartTapestry(ctx context.Context, cfg TapestryConfig) (*Tapestry, error) {
 		cfg.Seed = binary.LittleEndian.Uint64(b[:])
 	}
 	t := &Tapestry{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		inbox:   make(chan inMsg, inboxSize),
-		calls:   make(chan *call),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
-		waiting: map[uint64]*call{},
-		pings:   map[pingKey]time.Time{},
+		cfg:   cfg,
+		log:   cfg.Logger,
+		pings: newPings(),
+		loop: newLoop[tapestry.Message](cfg.Tick, func(req uint64, err error) tapestry.Result {
+			return tapestry.Result{Req: req, Err: err}
+		}),
 	}
+	t.loop.core = t
 	if t.log == nil {
 		t.log = slog.New(slog.DiscardHandler)
 	}
@@ -182,6 +148,7 @@ func StartTapestry(ctx context.Context, cfg TapestryConfig) (*Tapestry, error) {
 			return nil, fmt.Errorf("overlay: %w", err)
 		}
 		t.tr, t.ownTr = tr, true
+		t.loop.grace = cfg.LeaveGrace
 	default:
 		return nil, fmt.Errorf("%w: TapestryConfig needs Listen or Transport", ErrInvalid)
 	}
@@ -231,41 +198,21 @@ func (t *Tapestry) deliver(from transport.Addr, payload []byte) {
 		t.log.Debug("dropped a malformed tapestry message", "from", string(from), "err", err)
 		return
 	}
-	select {
-	case t.inbox <- inMsg{m: m, at: time.Now()}:
-	default:
+	if !t.offer(m) {
 		t.dropped.Add(1)
 	}
 }
 
-// do hands c to the loop and waits for its result.
+// do runs start on the loop with the core and a fresh req, and waits for
+// its result.
 func (t *Tapestry) do(ctx context.Context, what string, start func(n *tapestry.Node, req uint64) (bool, error)) (tapestry.Result, error) {
-	c := &call{start: start, done: make(chan tapestry.Result, 1)}
-	select {
-	case t.calls <- c:
-	case <-t.done:
-		return tapestry.Result{}, fmt.Errorf("%w: %s", ErrClosed, what)
-	case <-ctx.Done():
-		return tapestry.Result{}, ctxErr(ctx, what)
-	}
-	select {
-	case r := <-c.done:
-		return r, nil
-	case <-t.done:
-		return tapestry.Result{}, fmt.Errorf("%w: %s", ErrClosed, what)
-	case <-ctx.Done():
-		return tapestry.Result{}, ctxErr(ctx, what)
-	}
+	return t.loop.do(ctx, what, func(req uint64) (bool, error) { return start(t.node, req) })
 }
 
 // inspect runs f on the loop and waits; it reports false when the node is
 // closed.
 func (t *Tapestry) inspect(f func(n *tapestry.Node)) bool {
-	_, err := t.do(context.Background(), "inspect", func(n *tapestry.Node, _ uint64) (bool, error) {
-		f(n)
-		return false, nil
-	})
-	return err == nil
+	return t.loop.inspect(func() { f(t.node) })
 }
 
 // coreErr maps the core's errors to the overlay's; what says which call
@@ -402,9 +349,9 @@ func (t *Tapestry) Close() error {
 
 func (t *Tapestry) shutdown(leave bool) {
 	t.closeOnce.Do(func() {
-		t.leave = leave // read by the loop after <-t.stop
-		close(t.stop)
-		<-t.done
+		t.loop.leave = leave // read by the loop after <-stop
+		close(t.loop.stop)
+		<-t.loop.done
 		t.mux.Handle(transport.ServiceTapestry, nil)
 		t.closeTransport()
 	})
@@ -414,7 +361,7 @@ func (t *Tapestry) shutdown(leave bool) {
 // came in meanwhile are answered ErrClosed, so closing the transport (which
 // waits for them) cannot hang.
 func (t *Tapestry) abort() {
-	close(t.done)
+	close(t.loop.done)
 	t.closeTransport()
 }
 
