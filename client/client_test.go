@@ -20,13 +20,21 @@ import (
 	"github.com/puddlestore/puddlestore/overlay"
 )
 
+// onEachOverlay runs test as a subtest per overlay kind: the file system
+// must work the same on Tapestry and Chord.
+func onEachOverlay(t *testing.T, test func(t *testing.T, kind string)) {
+	for _, kind := range overlay.Kinds {
+		t.Run(kind, func(t *testing.T) { test(t, kind) })
+	}
+}
+
 // startLocal runs a whole cluster in this process: 3 metadata voters and
-// 4 storage nodes (R=3), real gRPC on loopback.
-func startLocal(t *testing.T) *node.Local {
+// 4 storage nodes (R=3) on the overlay kind, real gRPC on loopback.
+func startLocal(t *testing.T, kind string) *node.Local {
 	t.Helper()
 	l, err := node.StartLocal(ctx(t), node.LocalConfig{
 		Dir: t.TempDir(), StorageNodes: 4, TickInterval: 10 * time.Millisecond,
-		Overlay: overlay.TapestryConfig{Tick: 20 * time.Millisecond},
+		Overlay: overlay.Options{Kind: kind}.WithTick(20 * time.Millisecond),
 		Blocks:  blocks.Config{RepairInterval: -1},
 	})
 	if err != nil {
@@ -39,8 +47,10 @@ func startLocal(t *testing.T) *node.Local {
 // TestEndToEnd: files written through one client read back through
 // another, byte for byte; versions, views of the past, the namespace
 // operations and the io/fs view, over a whole cluster.
-func TestEndToEnd(t *testing.T) {
-	l := startLocal(t)
+func TestEndToEnd(t *testing.T) { onEachOverlay(t, testEndToEnd) }
+
+func testEndToEnd(t *testing.T, kind string) {
+	l := startLocal(t, kind)
 	w, err := client.DialOptions(client.Options{User: "alice", TempDir: t.TempDir()}, l.MetaAddrs()...)
 	if err != nil {
 		t.Fatal(err)
@@ -122,8 +132,10 @@ func TestEndToEnd(t *testing.T) {
 // TestRacingWriters: many clients commit to the same file with
 // compare-and-swap; every commit either lands as its own version or gets
 // a Conflict, and the history has exactly the landed ones.
-func TestRacingWriters(t *testing.T) {
-	l := startLocal(t)
+func TestRacingWriters(t *testing.T) { onEachOverlay(t, testRacingWriters) }
+
+func testRacingWriters(t *testing.T, kind string) {
+	l := startLocal(t, kind)
 	const writers, rounds = 4, 5
 	var mu sync.Mutex
 	landed := map[string]bool{}

@@ -35,7 +35,7 @@ type LocalConfig struct {
 	// Raft's TickInterval (default 100ms) and the overlay's and block
 	// service's tuning; their addresses and stores are set here.
 	TickInterval time.Duration
-	Overlay      overlay.TapestryConfig
+	Overlay      overlay.Options
 	Blocks       blocks.Config
 	Logger       *slog.Logger
 }

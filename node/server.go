@@ -46,7 +46,7 @@ type ServerConfig struct {
 	// TickInterval is Raft's tick (default 100ms); Overlay and Blocks
 	// tune the storage node (see StorageConfig).
 	TickInterval time.Duration
-	Overlay      overlay.TapestryConfig
+	Overlay      overlay.Options
 	Blocks       blocks.Config
 	Logger       *slog.Logger
 }

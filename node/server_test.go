@@ -22,7 +22,7 @@ func startServer(t *testing.T, dir, listen, join string, isMeta bool) *node.Serv
 	s, err := node.StartServer(ctx(t), node.ServerConfig{
 		Dir: dir, Listen: listen, Join: join, Bootstrap: join == "", Meta: isMeta,
 		TickInterval: 10 * time.Millisecond,
-		Overlay:      overlay.TapestryConfig{Tick: 20 * time.Millisecond},
+		Overlay:      overlay.Options{}.WithTick(20 * time.Millisecond),
 		Blocks:       blocks.Config{RepairInterval: -1},
 	})
 	if err != nil {

@@ -23,7 +23,7 @@ import (
 )
 
 // StorageConfig assembles a storage node: a block store on disk, the
-// Tapestry overlay and the block service, all on one gRPC port.
+// overlay (Tapestry or Chord) and the block service, all on one gRPC port.
 type StorageConfig struct {
 	// Dir holds the node's block store (Dir/blocks) and its overlay id
 	// (Dir/node-id, made on first start and kept, so that a restarted
@@ -33,9 +33,10 @@ type StorageConfig struct {
 	Listen string
 	// Join is the address of any node of the mesh; empty starts a new one.
 	Join transport.Addr
-	// Overlay carries the overlay's tuning (Tick, the tick counts, Salts,
-	// Seed); its ID, Listen, Transport, Mux, Join and Logger are set here.
-	Overlay overlay.TapestryConfig
+	// Overlay chooses the overlay and carries its tuning (Tick, the tick
+	// counts, Salts or Successors, Seed); its ID, Transport, Mux, Join and
+	// Logger are set here.
+	Overlay overlay.Options
 	// Blocks carries the block service's tuning (Replicas, WriteQuorum,
 	// RepairInterval, CacheBytes, ...); Store, Overlay, Transport, Mux and
 	// Logger are set here.
@@ -56,11 +57,11 @@ type Storage struct {
 	cfg   StorageConfig
 	self  id.ID
 	mux   *transport.Mux
-	ovp   atomic.Pointer[overlay.Tapestry] // for the admin services
+	ovp   atomic.Pointer[overlay.Admin] // for the admin services
 	svcp  atomic.Pointer[blocks.Service]
 	tr    *grpcnet.Transport
 	store *blockstore.Disk
-	ov    *overlay.Tapestry
+	ov    overlay.Admin
 	svc   *blocks.Service
 }
 
@@ -83,6 +84,9 @@ func StartStorage(ctx context.Context, cfg StorageConfig) (*Storage, error) {
 func listenStorage(ctx context.Context, cfg StorageConfig) (_ *Storage, err error) {
 	if cfg.Dir == "" || cfg.Listen == "" {
 		return nil, errors.New("node: storage: Dir and Listen are required")
+	}
+	if err := cfg.Overlay.Check(); err != nil {
+		return nil, fmt.Errorf("node: storage: %w", err)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -107,7 +111,12 @@ func listenStorage(ctx context.Context, cfg StorageConfig) (_ *Storage, err erro
 		Listen: cfg.Listen, Handler: s.mux.Deliver, Latency: cfg.Latency, Logger: cfg.Logger,
 		ServerOptions: cfg.ServerOptions,
 		Register: func(g *grpc.Server) {
-			overlay.RegisterAdmin(g, s.ovp.Load)
+			overlay.RegisterAdmin(g, func() overlay.Admin {
+				if p := s.ovp.Load(); p != nil {
+					return *p
+				}
+				return nil
+			})
 			blocks.RegisterAdmin(g, s.svcp.Load)
 			if cfg.Register != nil {
 				cfg.Register(g)
@@ -124,9 +133,7 @@ func listenStorage(ctx context.Context, cfg StorageConfig) (_ *Storage, err erro
 // and starts the block service. After a failure it may be called again.
 func (s *Storage) join(ctx context.Context, addr transport.Addr) error {
 	cfg := s.cfg
-	oc := cfg.Overlay
-	oc.ID, oc.Listen, oc.Transport, oc.Mux, oc.Join, oc.Logger = s.self, "", s.tr, s.mux, addr, cfg.Logger
-	ov, err := overlay.StartTapestry(ctx, oc)
+	ov, err := overlay.Start(ctx, cfg.Overlay, s.self, s.tr, s.mux, addr, cfg.Logger)
 	if err != nil {
 		return fmt.Errorf("node: storage: %w", err)
 	}
@@ -138,7 +145,7 @@ func (s *Storage) join(ctx context.Context, addr transport.Addr) error {
 		return fmt.Errorf("node: storage: %w", err)
 	}
 	s.ov, s.svc = ov, svc
-	s.ovp.Store(ov)
+	s.ovp.Store(&ov)
 	s.svcp.Store(svc)
 	return nil
 }
@@ -150,7 +157,7 @@ func (s *Storage) Addr() transport.Addr { return s.tr.Addr() }
 func (s *Storage) Transport() *grpcnet.Transport { return s.tr }
 
 // Overlay is the node's overlay.
-func (s *Storage) Overlay() *overlay.Tapestry { return s.ov }
+func (s *Storage) Overlay() overlay.Admin { return s.ov }
 
 // Blocks is the node's block service.
 func (s *Storage) Blocks() *blocks.Service { return s.svc }

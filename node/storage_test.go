@@ -20,7 +20,7 @@ func startStorage(t *testing.T, dir string, join transport.Addr) *node.Storage {
 	t.Helper()
 	s, err := node.StartStorage(ctx(t), node.StorageConfig{
 		Dir: dir, Listen: "127.0.0.1:0", Join: join,
-		Overlay: overlay.TapestryConfig{Tick: 20 * time.Millisecond},
+		Overlay: overlay.Options{}.WithTick(20 * time.Millisecond),
 		Blocks:  blocks.Config{RepairInterval: -1},
 	})
 	if err != nil {

@@ -17,20 +17,32 @@ import (
 	"github.com/puddlestore/puddlestore/transport"
 )
 
-// RegisterAdmin serves the admin service (overlay/overlaypb) of the node t
-// returns on s. t returns nil while the node is starting (its port serves
-// before it has joined); calls then fail Unavailable. A node started with
-// TapestryConfig.Listen does this itself.
-func RegisterAdmin(s grpc.ServiceRegistrar, t func() *Tapestry) {
-	pb.RegisterOverlayServer(s, &adminServer{get: t})
+// Admin is a running node the admin service (overlay/overlaypb) serves:
+// a *Tapestry or a *Chord.
+type Admin interface {
+	Overlay
+	// Route traces the route from the node to key's root (Chord: its
+	// successor), hop by hop, this node first.
+	Route(ctx context.Context, key id.ID) ([]Peer, error)
+	adminStatus() *pb.StatusReply
+	adminTable() (*pb.TableReply, error)
+	adminRing() (*pb.RingReply, error)
+}
+
+// RegisterAdmin serves the admin service of the node get returns on s.
+// get returns nil while the node is starting (its port serves before it
+// has joined); calls then fail Unavailable. A node started with Listen
+// does this itself.
+func RegisterAdmin(s grpc.ServiceRegistrar, get func() Admin) {
+	pb.RegisterOverlayServer(s, &adminServer{get: get})
 }
 
 type adminServer struct {
 	pb.UnimplementedOverlayServer
-	get func() *Tapestry
+	get func() Admin
 }
 
-func (s *adminServer) node() (*Tapestry, error) {
+func (s *adminServer) node() (Admin, error) {
 	if t := s.get(); t != nil {
 		return t, nil
 	}
@@ -79,13 +91,7 @@ func (s *adminServer) Status(context.Context, *pb.StatusRequest) (*pb.StatusRepl
 	if err != nil {
 		return nil, err
 	}
-	st := t.Status()
-	return &pb.StatusReply{
-		Self: pbPeer(st.Self, 0), State: st.State, Tick: st.Tick,
-		Neighbours: uint64(st.Neighbours), Backpointers: uint64(st.Backpointers),
-		Pointers: uint64(st.Pointers), Published: uint64(st.Published),
-		Sent: st.Sent, SentBytes: st.SentBytes, Failures: st.Failures, Repairs: st.Repairs, Dropped: st.Dropped,
-	}, nil
+	return t.adminStatus(), nil
 }
 
 func (s *adminServer) Table(context.Context, *pb.TableRequest) (*pb.TableReply, error) {
@@ -93,27 +99,26 @@ func (s *adminServer) Table(context.Context, *pb.TableRequest) (*pb.TableReply, 
 	if err != nil {
 		return nil, err
 	}
-	tb := t.Table()
-	out := &pb.TableReply{Self: pbPeer(tb.Self, 0), Backpointers: uint64(tb.Backpointers)}
-	for _, sl := range tb.Slots {
-		ps := &pb.Slot{Level: uint32(sl.Level), Digit: uint32(sl.Digit)}
-		for _, n := range sl.Neighbours {
-			ps.Entries = append(ps.Entries, pbPeer(n.Peer, n.RTT))
-		}
-		out.Slots = append(out.Slots, ps)
+	return t.adminTable()
+}
+
+func (s *adminServer) Ring(context.Context, *pb.RingRequest) (*pb.RingReply, error) {
+	t, err := s.node()
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	return t.adminRing()
 }
 
 func (s *adminServer) Route(ctx context.Context, req *pb.KeyRequest) (*pb.PeersReply, error) {
-	return s.peers(ctx, req.GetKey(), (*Tapestry).Route)
+	return s.peers(ctx, req.GetKey(), Admin.Route)
 }
 
 func (s *adminServer) Responsible(ctx context.Context, req *pb.KeyRequest) (*pb.PeersReply, error) {
-	return s.peers(ctx, req.GetKey(), (*Tapestry).Responsible)
+	return s.peers(ctx, req.GetKey(), Admin.Responsible)
 }
 
-func (s *adminServer) peers(ctx context.Context, key []byte, f func(*Tapestry, context.Context, id.ID) ([]Peer, error)) (*pb.PeersReply, error) {
+func (s *adminServer) peers(ctx context.Context, key []byte, f func(Admin, context.Context, id.ID) ([]Peer, error)) (*pb.PeersReply, error) {
 	t, err := s.node()
 	if err != nil {
 		return nil, err
@@ -262,17 +267,17 @@ func (c *Client) peers(r *pb.PeersReply, err error) ([]Peer, error) {
 }
 
 // Status returns the node's summary.
-func (c *Client) Status(ctx context.Context) (TapestryStatus, error) {
+func (c *Client) Status(ctx context.Context) (NodeStatus, error) {
 	r, err := c.c.Status(ctx, &pb.StatusRequest{})
 	if err != nil {
-		return TapestryStatus{}, clientErr(c.addr, err)
+		return NodeStatus{}, clientErr(c.addr, err)
 	}
 	self, err := fromPB(r.GetSelf())
 	if err != nil {
-		return TapestryStatus{}, err
+		return NodeStatus{}, err
 	}
-	return TapestryStatus{
-		Self: self.Peer, State: r.GetState(), Tick: r.GetTick(),
+	return NodeStatus{
+		Self: self.Peer, Overlay: r.GetOverlay(), Positions: int(r.GetPositions()), State: r.GetState(), Tick: r.GetTick(),
 		Neighbours: int(r.GetNeighbours()), Backpointers: int(r.GetBackpointers()),
 		Pointers: int(r.GetPointers()), Published: int(r.GetPublished()),
 		Sent: r.GetSent(), SentBytes: r.GetSentBytes(), Failures: r.GetFailures(), Repairs: r.GetRepairs(),
@@ -301,6 +306,45 @@ func (c *Client) Table(ctx context.Context) (RoutingTable, error) {
 			sl.Neighbours = append(sl.Neighbours, n)
 		}
 		out.Slots = append(out.Slots, sl)
+	}
+	return out, nil
+}
+
+// Ring returns the ring positions of a Chord node.
+func (c *Client) Ring(ctx context.Context) ([]Position, error) {
+	r, err := c.c.Ring(ctx, &pb.RingRequest{})
+	if err != nil {
+		return nil, clientErr(c.addr, err)
+	}
+	var out []Position
+	for _, pp := range r.GetPositions() {
+		self, err := fromPB(pp.GetSelf())
+		if err != nil {
+			return nil, err
+		}
+		p := Position{Self: self.Peer, Joined: pp.GetJoined()}
+		if pp.GetPredecessor() != nil {
+			pr, err := fromPB(pp.GetPredecessor())
+			if err != nil {
+				return nil, err
+			}
+			p.Predecessor = &pr.Peer
+		}
+		for _, s := range pp.GetSuccessors() {
+			n, err := fromPB(s)
+			if err != nil {
+				return nil, err
+			}
+			p.Successors = append(p.Successors, n.Peer)
+		}
+		for _, f := range pp.GetFingers() {
+			n, err := fromPB(f.GetPeer())
+			if err != nil {
+				return nil, err
+			}
+			p.Fingers = append(p.Fingers, Finger{Index: int(f.GetIndex()), Peer: n.Peer})
+		}
+		out = append(out, p)
 	}
 	return out, nil
 }

@@ -138,7 +138,7 @@ func StartTapestry(ctx context.Context, cfg TapestryConfig) (*Tapestry, error) {
 		tr, err := grpcnet.Listen(ctx, grpcnet.Config{
 			Listen: cfg.Listen, Handler: t.mux.Deliver, Latency: cfg.Latency, Logger: cfg.Logger,
 			Register: func(s *grpc.Server) {
-				RegisterAdmin(s, func() *Tapestry { return t })
+				RegisterAdmin(s, func() Admin { return t })
 				if cfg.Register != nil {
 					cfg.Register(s)
 				}

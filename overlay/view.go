@@ -4,6 +4,11 @@ import (
 	"context"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	pb "github.com/puddlestore/puddlestore/overlay/overlaypb"
+
 	"github.com/puddlestore/puddlestore/id"
 	"github.com/puddlestore/puddlestore/tapestry"
 )
@@ -29,9 +34,13 @@ type RoutingTable struct {
 	Backpointers int    // nodes that hold this one in their tables
 }
 
-// TapestryStatus summarizes a Tapestry node.
-type TapestryStatus struct {
+// NodeStatus summarizes an overlay node. A Chord node fills Self, State,
+// Overlay, Positions, Neighbours (successors and distinct fingers over its
+// positions) and Dropped.
+type NodeStatus struct {
 	Self                               Peer
+	Overlay                            string // tapestry or chord
+	Positions                          int    // Chord: ring positions (virtual nodes)
 	State                              string // idle, joining, joined, left
 	Tick                               uint64
 	Neighbours, Backpointers           int
@@ -73,8 +82,8 @@ func (t *Tapestry) Table() RoutingTable {
 }
 
 // Status returns a summary of the node; State "left" once it is closed.
-func (t *Tapestry) Status() TapestryStatus {
-	out := TapestryStatus{Self: t.self, State: "left"}
+func (t *Tapestry) Status() NodeStatus {
+	out := NodeStatus{Self: t.self, Overlay: "tapestry", State: "left"}
 	t.inspect(func(n *tapestry.Node) {
 		st, stats := n.Status(), n.Stats()
 		out.State, out.Tick = st.State, st.Tick
@@ -96,4 +105,31 @@ func (t *Tapestry) Neighbours(ctx context.Context) ([]Peer, error) {
 		return false, nil
 	})
 	return out, err
+}
+
+func (t *Tapestry) adminStatus() *pb.StatusReply {
+	st := t.Status()
+	return &pb.StatusReply{
+		Self: pbPeer(st.Self, 0), State: st.State, Tick: st.Tick, Overlay: "tapestry",
+		Neighbours: uint64(st.Neighbours), Backpointers: uint64(st.Backpointers),
+		Pointers: uint64(st.Pointers), Published: uint64(st.Published),
+		Sent: st.Sent, SentBytes: st.SentBytes, Failures: st.Failures, Repairs: st.Repairs, Dropped: st.Dropped,
+	}
+}
+
+func (t *Tapestry) adminTable() (*pb.TableReply, error) {
+	tb := t.Table()
+	out := &pb.TableReply{Self: pbPeer(tb.Self, 0), Backpointers: uint64(tb.Backpointers)}
+	for _, sl := range tb.Slots {
+		ps := &pb.Slot{Level: uint32(sl.Level), Digit: uint32(sl.Digit)}
+		for _, n := range sl.Neighbours {
+			ps.Entries = append(ps.Entries, pbPeer(n.Peer, n.RTT))
+		}
+		out.Slots = append(out.Slots, ps)
+	}
+	return out, nil
+}
+
+func (t *Tapestry) adminRing() (*pb.RingReply, error) {
+	return nil, status.Error(codes.Unimplemented, "overlay: a tapestry node has no ring (see its table)")
 }

@@ -42,7 +42,7 @@ restarted node holds the same blocks. It prints its id and address once
 it is part of the mesh, and leaves gracefully on SIGINT or SIGTERM.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkStorageFlags(cfg.Dir, cfg.Listen, join, cfg.Overlay, cfg.Blocks); err != nil {
+			if err := checkStorageFlags(cfg.Dir, cfg.Listen, join, &cfg.Overlay, cfg.Blocks); err != nil {
 				return err
 			}
 			cfg.Join, cfg.Logger = transport.Addr(join), logger(cmd)
@@ -53,7 +53,7 @@ it is part of the mesh, and leaves gracefully on SIGINT or SIGTERM.`,
 			defer cancel()
 			n, err := node.StartStorage(startCtx, cfg)
 			if err != nil {
-				return tapestryErr(err)
+				return overlayErr(err)
 			}
 			how := "started a new mesh"
 			if join != "" {
@@ -71,7 +71,7 @@ it is part of the mesh, and leaves gracefully on SIGINT or SIGTERM.`,
 	f.StringVar(&join, "join", "", "address of any node of the mesh to join (default: start a new mesh)")
 	f.DurationVar(&joinTimeout, "join-timeout", 30*time.Second, "give up joining after this long")
 	blocksFlags(f, &cfg.Blocks)
-	overlayFlags(f, &cfg.Overlay)
+	overlayOptionsFlags(f, &cfg.Overlay)
 	return cmd
 }
 
@@ -85,7 +85,7 @@ func blocksFlags(f *pflag.FlagSet, b *blocks.Config) {
 
 // checkStorageFlags checks the flags of a command that runs a storage
 // node.
-func checkStorageFlags(dir, listen, join string, ov overlay.TapestryConfig, b blocks.Config) error {
+func checkStorageFlags(dir, listen, join string, ov *overlay.Options, b blocks.Config) error {
 	if dir == "" || listen == "" {
 		return fmt.Errorf("%w: --data and --listen are required", errUsage)
 	}
@@ -97,7 +97,7 @@ func checkStorageFlags(dir, listen, join string, ov overlay.TapestryConfig, b bl
 			return err
 		}
 	}
-	if err := checkOverlayFlags(ov); err != nil {
+	if err := finishOverlayFlags(ov, b.Replicas); err != nil {
 		return err
 	}
 	if b.Replicas < 1 || b.WriteQuorum < 0 || b.WriteQuorum > b.Replicas {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/puddlestore/puddlestore/blocks"
 	"github.com/puddlestore/puddlestore/node"
+	"github.com/puddlestore/puddlestore/overlay"
 )
 
 func devCmd() *cobra.Command {
@@ -42,10 +44,8 @@ block kept on --replicas of them. From another terminal:
 				return fmt.Errorf("%w: --meta-voters must be 1..9", errUsage)
 			case replicas < 1:
 				return fmt.Errorf("%w: --replicas must be at least 1", errUsage)
-			case overlayName == "chord":
-				return fmt.Errorf("%w: the chord overlay is not built yet; use --overlay tapestry", errUsage)
-			case overlayName != "tapestry":
-				return fmt.Errorf("%w: --overlay must be tapestry or chord", errUsage)
+			case !slices.Contains(overlay.Kinds, overlayName):
+				return fmt.Errorf("%w: --overlay must be %s", errUsage, strings.Join(overlay.Kinds, " or "))
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -53,14 +53,14 @@ block kept on --replicas of them. From another terminal:
 			defer cancel()
 			l, err := node.StartLocal(startCtx, node.LocalConfig{
 				Dir: dataDir, MetaVoters: voters, StorageNodes: storage, BasePort: basePort,
-				Blocks: blocks.Config{Replicas: replicas}, Logger: logger(cmd),
+				Blocks: blocks.Config{Replicas: replicas}, Overlay: overlay.Options{Kind: overlayName}, Logger: logger(cmd),
 			})
 			if err != nil {
 				return err
 			}
 			addrs := strings.Join(l.MetaAddrs(), ",")
-			fmt.Printf("PuddleStore dev cluster: %d metadata voters (Raft), %d storage nodes (Tapestry, R=%d), data in %s\n",
-				voters, storage, replicas, dataDir)
+			fmt.Printf("PuddleStore dev cluster: %d metadata voters (Raft), %d storage nodes (%s, R=%d), data in %s\n",
+				voters, storage, overlayName, replicas, dataDir)
 			fmt.Printf("Cluster address: %s\n", addrs)
 			if addrs != defaultAddrs {
 				fmt.Printf("  export PUDDLE_ADDR=%s\n", addrs)
@@ -76,7 +76,7 @@ block kept on --replicas of them. From another terminal:
 	f.IntVar(&storage, "nodes", 5, "number of storage nodes")
 	f.IntVar(&voters, "meta-voters", 3, "number of metadata Raft voters")
 	f.IntVar(&replicas, "replicas", 3, "copies of every block (R)")
-	f.StringVar(&overlayName, "overlay", "tapestry", "overlay that places blocks: tapestry (chord: not built yet)")
+	f.StringVar(&overlayName, "overlay", "tapestry", "overlay that places blocks: "+strings.Join(overlay.Kinds, " or "))
 	f.StringVar(&dataDir, "data", "./puddle-data", "data directory (kept across restarts)")
 	f.IntVar(&basePort, "port", 7000, "metadata client ports are port+1.., their peer ports port+101.., storage nodes port+201..")
 	return cmd

@@ -46,7 +46,7 @@ stops the node cleanly.`,
 			case cfg.Bootstrap && !cfg.Meta:
 				return fmt.Errorf("%w: the node that bootstraps a cluster is a metadata voter: add --meta", errUsage)
 			}
-			if err := checkStorageFlags(cfg.Dir, cfg.Listen, cfg.Join, cfg.Overlay, cfg.Blocks); err != nil {
+			if err := checkStorageFlags(cfg.Dir, cfg.Listen, cfg.Join, &cfg.Overlay, cfg.Blocks); err != nil {
 				return err
 			}
 			cfg.Logger = logger(cmd)
@@ -56,7 +56,7 @@ stops the node cleanly.`,
 			defer cancel()
 			s, err := node.StartServer(startCtx, cfg)
 			if err != nil {
-				return tapestryErr(err)
+				return overlayErr(err)
 			}
 			role := "storage"
 			if cfg.Meta {
@@ -79,7 +79,7 @@ stops the node cleanly.`,
 	f.DurationVar(&joinTimeout, "join-timeout", time.Minute, "give up starting after this long")
 	f.DurationVar(&cfg.TickInterval, "raft-tick", 100*time.Millisecond, "length of one Raft tick")
 	blocksFlags(f, &cfg.Blocks)
-	overlayFlags(f, &cfg.Overlay)
+	overlayOptionsFlags(f, &cfg.Overlay)
 	return cmd
 }
 

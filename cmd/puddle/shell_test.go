@@ -23,7 +23,7 @@ func TestShellSession(t *testing.T) {
 	defer cancel()
 	l, err := node.StartLocal(ctx, node.LocalConfig{
 		Dir: t.TempDir(), StorageNodes: 3, TickInterval: 10 * time.Millisecond,
-		Overlay: overlay.TapestryConfig{Tick: 20 * time.Millisecond},
+		Overlay: overlay.Options{}.WithTick(20 * time.Millisecond),
 		Blocks:  blocks.Config{RepairInterval: -1},
 	})
 	if err != nil {

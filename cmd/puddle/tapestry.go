@@ -33,8 +33,8 @@ KEY is 40 hex digits, or with --string S, the overlay key of S (the first
 	return cmd
 }
 
-// tapestryClientFlags adds the flags of a command that asks a node.
-func tapestryClientFlags(cmd *cobra.Command, withKey bool) {
+// overlayClientFlags adds the flags of a command that asks a node.
+func overlayClientFlags(cmd *cobra.Command, withKey bool) {
 	cmd.Flags().String("node", "", "address of the node to ask (host:port)")
 	cmd.Flags().Duration("timeout", 10*time.Second, "give up after this long")
 	if withKey {
@@ -42,9 +42,9 @@ func tapestryClientFlags(cmd *cobra.Command, withKey bool) {
 	}
 }
 
-// withTapestry dials the node named by --node and runs f with a context
+// withOverlayNode dials the node named by --node and runs f with a context
 // bounded by --timeout.
-func withTapestry(cmd *cobra.Command, f func(ctx context.Context, c *overlay.Client) error) error {
+func withOverlayNode(cmd *cobra.Command, f func(ctx context.Context, c *overlay.Client) error) error {
 	addr, _ := cmd.Flags().GetString("node")
 	if addr == "" {
 		return fmt.Errorf("%w: --node is required", errUsage)
@@ -54,13 +54,13 @@ func withTapestry(cmd *cobra.Command, f func(ctx context.Context, c *overlay.Cli
 	}
 	c, err := overlay.Dial(addr)
 	if err != nil {
-		return tapestryErr(err)
+		return overlayErr(err)
 	}
 	defer c.Close()
 	to, _ := cmd.Flags().GetDuration("timeout")
 	ctx, cancel := context.WithTimeout(cmd.Context(), to)
 	defer cancel()
-	return tapestryErr(f(ctx, c))
+	return overlayErr(f(ctx, c))
 }
 
 func checkHostPort(addr, flag string) error {
@@ -95,9 +95,9 @@ type exitAs struct{ err, kind error }
 func (e exitAs) Error() string   { return e.err.Error() }
 func (e exitAs) Unwrap() []error { return []error{e.err, e.kind} }
 
-// tapestryErr maps the overlay's errors to the CLI's exit codes: not found
+// overlayErr maps the overlay's errors to the CLI's exit codes: not found
 // 3, unreachable or no answer in time 4, bad input 2.
-func tapestryErr(err error) error {
+func overlayErr(err error) error {
 	switch {
 	case err == nil:
 		return nil
@@ -117,7 +117,7 @@ func tapestryStatusCmd() *cobra.Command {
 		Short: "Show a node's state and counters",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withTapestry(cmd, func(ctx context.Context, c *overlay.Client) error {
+			return withOverlayNode(cmd, func(ctx context.Context, c *overlay.Client) error {
 				st, err := c.Status(ctx)
 				if err != nil {
 					return err
@@ -131,7 +131,7 @@ func tapestryStatusCmd() *cobra.Command {
 			})
 		},
 	}
-	tapestryClientFlags(cmd, false)
+	overlayClientFlags(cmd, false)
 	return cmd
 }
 
@@ -145,7 +145,7 @@ the measured round-trip time ("-": not measured yet). Empty slots are left
 out.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withTapestry(cmd, func(ctx context.Context, c *overlay.Client) error {
+			return withOverlayNode(cmd, func(ctx context.Context, c *overlay.Client) error {
 				tb, err := c.Table(ctx)
 				if err != nil {
 					return err
@@ -171,7 +171,7 @@ out.`,
 			})
 		},
 	}
-	tapestryClientFlags(cmd, false)
+	overlayClientFlags(cmd, false)
 	return cmd
 }
 
@@ -182,8 +182,8 @@ func rttString(d time.Duration) string {
 	return d.Round(10 * time.Microsecond).String()
 }
 
-// tapestryKeyCmd is a subcommand that asks one node about one KEY.
-func tapestryKeyCmd(use, short, long string, run func(ctx context.Context, c *overlay.Client, key id.ID) error) *cobra.Command {
+// overlayKeyCmd is a subcommand that asks one node about one KEY.
+func overlayKeyCmd(use, short, long string, run func(ctx context.Context, c *overlay.Client, key id.ID) error) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   use + " --node ADDR KEY",
 		Short: short,
@@ -194,15 +194,15 @@ func tapestryKeyCmd(use, short, long string, run func(ctx context.Context, c *ov
 			if err != nil {
 				return err
 			}
-			return withTapestry(cmd, func(ctx context.Context, c *overlay.Client) error { return run(ctx, c, key) })
+			return withOverlayNode(cmd, func(ctx context.Context, c *overlay.Client) error { return run(ctx, c, key) })
 		},
 	}
-	tapestryClientFlags(cmd, true)
+	overlayClientFlags(cmd, true)
 	return cmd
 }
 
 func tapestryRouteCmd() *cobra.Command {
-	return tapestryKeyCmd("route", "Trace the route from a node to KEY's root, hop by hop", "",
+	return overlayKeyCmd("route", "Trace the route from a node to KEY's root, hop by hop", "",
 		func(ctx context.Context, c *overlay.Client, key id.ID) error {
 			path, err := c.Route(ctx, key)
 			if err != nil {
@@ -223,7 +223,7 @@ func tapestryRouteCmd() *cobra.Command {
 }
 
 func tapestryPublishCmd() *cobra.Command {
-	return tapestryKeyCmd("publish", "Make a node announce that it holds KEY; waits for every root's ack",
+	return overlayKeyCmd("publish", "Make a node announce that it holds KEY; waits for every root's ack",
 		`publish makes the node announce that it holds the object KEY: a pointer is
 left on the way to each of the key's roots, and kept up (republished) by
 the node until it stops or unpublishes. It returns once every root has
@@ -238,7 +238,7 @@ acknowledged; if that times out, the announcement stands and is retried.`,
 }
 
 func tapestryUnpublishCmd() *cobra.Command {
-	return tapestryKeyCmd("unpublish", "Make a node withdraw its announcement of KEY", "",
+	return overlayKeyCmd("unpublish", "Make a node withdraw its announcement of KEY", "",
 		func(ctx context.Context, c *overlay.Client, key id.ID) error {
 			if err := c.Unpublish(ctx, key); err != nil {
 				return err
@@ -249,7 +249,7 @@ func tapestryUnpublishCmd() *cobra.Command {
 }
 
 func tapestryLocateCmd() *cobra.Command {
-	return tapestryKeyCmd("locate", "Find the nodes that hold KEY, nearest to the asked node first", "",
+	return overlayKeyCmd("locate", "Find the nodes that hold KEY, nearest to the asked node first", "",
 		func(ctx context.Context, c *overlay.Client, key id.ID) error {
 			hs, err := c.Locate(ctx, key)
 			if err != nil {

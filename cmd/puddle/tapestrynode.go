@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/puddlestore/puddlestore/id"
 	"github.com/puddlestore/puddlestore/overlay"
@@ -66,7 +65,7 @@ SIGTERM. Timeouts are counted in ticks of --tick.`,
 			defer cancel()
 			n, err := overlay.StartTapestry(startCtx, cfg)
 			if err != nil {
-				return tapestryErr(err)
+				return overlayErr(err)
 			}
 			how := "started a new mesh"
 			if join != "" {
@@ -84,22 +83,4 @@ SIGTERM. Timeouts are counted in ticks of --tick.`,
 	f.DurationVar(&joinTimeout, "join-timeout", 30*time.Second, "give up joining after this long")
 	overlayFlags(f, &cfg)
 	return cmd
-}
-
-// overlayFlags adds the flags that tune a node's overlay.
-func overlayFlags(f *pflag.FlagSet, cfg *overlay.TapestryConfig) {
-	f.DurationVar(&cfg.Tick, "tick", 100*time.Millisecond, "length of one overlay tick")
-	f.IntVar(&cfg.HeartbeatTicks, "heartbeat-ticks", 0, "ping neighbours every N ticks (0: 10)")
-	f.IntVar(&cfg.FailureTicks, "failure-ticks", 0, "a neighbour silent for N ticks is dead (0: 5 heartbeats)")
-	f.IntVar(&cfg.RepublishTicks, "republish-ticks", 0, "republish objects every N ticks (0: 300)")
-	f.IntVar(&cfg.RequestTicks, "request-ticks", 0, "wait N ticks for an answer before giving up or retrying (0: 20)")
-	f.IntVar(&cfg.Salts, "salts", 0, "roots per object (0: 3); every node of a mesh must use the same")
-}
-
-// checkOverlayFlags refuses negative tick counts.
-func checkOverlayFlags(cfg overlay.TapestryConfig) error {
-	if cfg.Tick < 0 || cfg.HeartbeatTicks < 0 || cfg.FailureTicks < 0 || cfg.RepublishTicks < 0 || cfg.RequestTicks < 0 || cfg.Salts < 0 {
-		return fmt.Errorf("%w: --tick and the tick counts must not be negative", errUsage)
-	}
-	return nil
 }
