@@ -19,6 +19,7 @@ import (
 	"github.com/puddlestore/puddlestore/internal/testenv"
 	"github.com/puddlestore/puddlestore/meta"
 	"github.com/puddlestore/puddlestore/node/kvclient"
+	"github.com/puddlestore/puddlestore/overlay"
 )
 
 // content is the body of write seq of writer w: a header naming it and a
@@ -66,6 +67,12 @@ type write struct {
 // racer's attempt either landed or got a Conflict (or failed during a
 // crash, its outcome unknown).
 func TestFileSystemProcessesSurviveKill9(t *testing.T) {
+	for _, kind := range overlay.Kinds {
+		t.Run(kind, func(t *testing.T) { testFileSystemProcessesSurviveKill9(t, kind) })
+	}
+}
+
+func testFileSystemProcessesSurviveKill9(t *testing.T, kind string) {
 	bin := buildBinary(t)
 	begin := time.Now()
 	root := t.TempDir()
@@ -75,7 +82,7 @@ func TestFileSystemProcessesSurviveKill9(t *testing.T) {
 	}
 	args := func(i int) []string {
 		a := []string{"node", "--data", filepath.Join(root, fmt.Sprint(i)), "--listen", addrs[i],
-			"--raft-tick", "20ms", "--repair-interval", "1s"}
+			"--raft-tick", "20ms", "--repair-interval", "1s", "--overlay", kind}
 		a = append(a, tapNodeArgs...)
 		if i == 0 {
 			a = append(a, "--bootstrap")

@@ -36,7 +36,7 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().String("log-level", "warn", "log level: debug, info, warn, error")
-	root.AddCommand(devCmd(), nodeCmd(), kvCmd(), memberCmd(), statusCmd(), tapestryCmd(), blocksCmd(),
+	root.AddCommand(devCmd(), nodeCmd(), kvCmd(), memberCmd(), statusCmd(), tapestryCmd(), chordCmd(), blocksCmd(),
 		putCmd(), getCmd(), catCmd(), lsCmd(), statCmd(), historyCmd(), mkdirCmd(), rmCmd(), mvCmd(),
 		restoreCmd(), lockCmd(), unlockCmd(), shellCmd())
 	if err := root.Execute(); err != nil {
