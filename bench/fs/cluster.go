@@ -19,6 +19,7 @@ import (
 	"github.com/puddlestore/puddlestore/client"
 	"github.com/puddlestore/puddlestore/meta"
 	"github.com/puddlestore/puddlestore/node"
+	"github.com/puddlestore/puddlestore/overlay"
 )
 
 // The dev cluster's shape, as `puddle dev` runs it by default.
@@ -85,13 +86,13 @@ func checkPorts(base int) error {
 // The child gets its own process group, so a Ctrl-C in the terminal reaches
 // only this program, which stops the child by its PID; and it is killed
 // if this program dies without doing so (Pdeathsig).
-func startDev(ctx context.Context, bin, data, logPath string, port, replicas int, limit time.Duration) (*cluster, error) {
+func startDev(ctx context.Context, bin, data, logPath string, port, replicas int, overlayKind string, limit time.Duration) (*cluster, error) {
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(bin, "dev", "--data", data, "--port", strconv.Itoa(port),
-		"--nodes", strconv.Itoa(storageNodes), "--meta-voters", strconv.Itoa(metaVoters), "--replicas", strconv.Itoa(replicas))
+		"--nodes", strconv.Itoa(storageNodes), "--meta-voters", strconv.Itoa(metaVoters), "--replicas", strconv.Itoa(replicas), "--overlay", overlayKind)
 	cmd.Stderr = logf
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -142,12 +143,12 @@ func startDev(ctx context.Context, bin, data, logPath string, port, replicas int
 
 // startLocal runs the dev cluster in this process: node.StartLocal with the
 // configuration `puddle dev` gives it.
-func startLocal(ctx context.Context, data string, port, replicas int, limit time.Duration) (*cluster, error) {
+func startLocal(ctx context.Context, data string, port, replicas int, overlayKind string, limit time.Duration) (*cluster, error) {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	l, err := node.StartLocal(ctx, node.LocalConfig{
 		Dir: data, MetaVoters: metaVoters, StorageNodes: storageNodes, BasePort: port,
-		Blocks: blocks.Config{Replicas: replicas},
+		Blocks: blocks.Config{Replicas: replicas}, Overlay: overlay.Options{Kind: overlayKind},
 	})
 	if err != nil {
 		return nil, err

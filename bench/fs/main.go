@@ -93,6 +93,7 @@ type options struct {
 	smallFiles, smallBytes         int
 	clients, port, replicas        int
 	dir, puddle, cpuprofile, trace string
+	overlay                        string
 	keep, inProcess, breakdown     bool
 	seed                           uint64
 	timeout                        time.Duration
@@ -108,6 +109,7 @@ func run() error {
 	flag.IntVar(&o.clients, "clients", 16, "concurrent clients for the small files")
 	flag.IntVar(&o.port, "port", 17000, "base port of the dev cluster (it listens on port+1..3, +101..103, +201..205)")
 	flag.IntVar(&o.replicas, "replicas", 3, "copies of every block (R)")
+	flag.StringVar(&o.overlay, "overlay", "tapestry", "overlay of the dev cluster: tapestry or chord")
 	flag.StringVar(&o.dir, "dir", "", "parent of the run's directory (default: the system temp dir); the data and the disk probe go there")
 	flag.StringVar(&o.puddle, "puddle", "", "puddle binary to run (default: build ./cmd/puddle of this module)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the run's directory (data and the cluster's log)")
@@ -178,10 +180,10 @@ func run() error {
 	var cl *cluster
 	if o.inProcess {
 		fmt.Printf("starting the dev cluster in this process on ports %d+...\n", o.port)
-		cl, err = startLocal(ctx, data, o.port, o.replicas, 2*time.Minute)
+		cl, err = startLocal(ctx, data, o.port, o.replicas, o.overlay, 2*time.Minute)
 	} else {
 		fmt.Printf("starting %s dev --port %d...\n", bin, o.port)
-		cl, err = startDev(ctx, bin, data, filepath.Join(work, "puddle-dev.log"), o.port, o.replicas, 2*time.Minute)
+		cl, err = startDev(ctx, bin, data, filepath.Join(work, "puddle-dev.log"), o.port, o.replicas, o.overlay, 2*time.Minute)
 	}
 	if err != nil {
 		return err

@@ -91,7 +91,7 @@ func (f *figures) print(o options) {
 	fmt.Println()
 	figs := map[string]any{
 		"size_mib": r1(mib), "small_files": o.smallFiles, "small_bytes": o.smallBytes, "clients": o.clients,
-		"replicas": o.replicas, "storage_nodes": f.nodes, "in_process": o.inProcess,
+		"replicas": o.replicas, "overlay": o.overlay, "storage_nodes": f.nodes, "in_process": o.inProcess,
 		"sha256_mib_s": r1(f.sha), "disk_fsync_write_mib_s": r1(f.disk), "loopback_tcp_mib_s": r1(f.tcp),
 		"generator_mib_s": r1(f.gen), "limit_mib_s": r1(f.limit),
 		"put_mib_s": r1(f.put), "put_ratio": r2(f.put / f.limit), "put_chunks": f.putChunks, "put_copies": r2(f.putCopies),
