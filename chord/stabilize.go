@@ -256,7 +256,9 @@ func (n *Node) fingerFound(seq uint64, i int, succs []Entry) {
 	start := FingerTarget(n.self.ID, i)
 	n.fingers[i] = f
 	j := i + 1
-	for j < id.Bits && id.BetweenRightIncl(start, FingerTarget(n.self.ID, j), f.ID) {
+	// Finger j is f too while its start lies in [start, f].
+	reach := id.Distance(start, f.ID)
+	for j < id.Bits && id.Compare(id.Distance(start, FingerTarget(n.self.ID, j)), reach) <= 0 {
 		n.fingers[j] = f
 		j++
 	}
