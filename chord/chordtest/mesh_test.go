@@ -122,14 +122,25 @@ func mean(xs []int) float64 {
 // ½·log2 N hops (§6.4 of the paper).
 func TestConverge(t *testing.T) {
 	for _, seed := range seeds(1) {
-		for _, c := range []struct{ hosts, vnodes int }{{60, 1}, {200, 1}, {30, 4}} {
-			t.Run(fmt.Sprintf("seed=%d/hosts=%d/vnodes=%d", seed, c.hosts, c.vnodes), func(t *testing.T) {
-				m := New(Config{Seed: seed, VirtualNodes: c.vnodes})
+		for _, c := range []struct {
+			hosts, vnodes int
+			prox          bool
+		}{{60, 1, false}, {200, 1, false}, {30, 4, false}, {100, 1, true}} {
+			t.Run(fmt.Sprintf("seed=%d/hosts=%d/vnodes=%d/proximity=%v", seed, c.hosts, c.vnodes, c.prox), func(t *testing.T) {
+				m := New(Config{Seed: seed, VirtualNodes: c.vnodes, Node: func(nc *chord.Config) { nc.Proximity = c.prox }})
+				var latency time.Duration
+				m.Trace = func(_, _ *Member, msg *chord.Message, d time.Duration) {
+					if msg.Type == chord.MsgFindSuccessor || msg.Type == chord.MsgFoundSuccessor {
+						latency += d
+					}
+				}
 				grow(t, seed, m, c.hosts)
+				latency = 0
 				hops := checkLookups(t, seed, m, 200, 3, true)
 				n := float64(len(m.Live()))
 				avg := mean(hops)
-				t.Logf("seed %d: %d members: mean path %.2f hops (½·log2 N = %.2f)", seed, int(n), avg, math.Log2(n)/2)
+				t.Logf("seed %d: %d members: mean path %.2f hops (½·log2 N = %.2f), mean lookup latency %v (with finger lookups)",
+					seed, int(n), avg, math.Log2(n)/2, latency/time.Duration(len(hops)))
 				if avg > math.Log2(n)/2+1.5 {
 					t.Errorf("seed %d: mean path %.2f hops for %d members", seed, avg, int(n))
 				}
