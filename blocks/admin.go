@@ -212,6 +212,18 @@ func (a *adminServer) Repair(ctx context.Context, _ *pb.RepairRequest) (*pb.Stat
 	return statusReply(s), nil
 }
 
+func (a *adminServer) HandOff(ctx context.Context, _ *pb.HandOffRequest) (*pb.HandOffReply, error) {
+	s, err := a.svc()
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.HandOff(ctx)
+	if err != nil {
+		return nil, statusErr(err)
+	}
+	return &pb.HandOffReply{Blocks: uint64(st.Blocks), Copied: uint64(st.Copied), Failed: uint64(st.Failed)}, nil
+}
+
 // Remote talks to a node's block service over gRPC.
 type Remote struct {
 	addr string
@@ -417,4 +429,14 @@ func (r *Remote) Repair(ctx context.Context) (NodeStatus, error) {
 		return NodeStatus{}, r.err(err)
 	}
 	return fromStatus(rep)
+}
+
+// HandOff makes the node copy every block it holds to the nodes that will
+// hold it once the node has left (Service.HandOff).
+func (r *Remote) HandOff(ctx context.Context) (HandOffStatus, error) {
+	rep, err := r.c.HandOff(ctx, &pb.HandOffRequest{})
+	if err != nil {
+		return HandOffStatus{}, r.err(err)
+	}
+	return HandOffStatus{Blocks: int(rep.GetBlocks()), Copied: int(rep.GetCopied()), Failed: int(rep.GetFailed())}, nil
 }

@@ -22,7 +22,7 @@ import (
 type node struct {
 	addr  transport.Addr
 	ep    *memnet.Endpoint
-	ov    *overlay.Tapestry
+	ov    overlay.Overlay
 	store blockstore.Store
 	svc   *Service
 	dead  bool
@@ -38,6 +38,12 @@ type cluster struct {
 // (fast ticks) and a Service with R=3, no periodic repair. stores, if
 // given, supplies node i's store (nil: a Memory).
 func newCluster(t *testing.T, seed uint64, n int, stores func(i int) blockstore.Store) *cluster {
+	t.Helper()
+	return newClusterOn(t, overlay.KindTapestry, seed, n, stores)
+}
+
+// newClusterOn is newCluster on the overlay of that kind.
+func newClusterOn(t *testing.T, kind string, seed uint64, n int, stores func(i int) blockstore.Store) *cluster {
 	t.Helper()
 	net, err := memnet.New(memnet.Config{Seed: seed, MinDelay: 200 * time.Microsecond, MaxDelay: 2 * time.Millisecond})
 	if err != nil {
@@ -63,15 +69,15 @@ func newCluster(t *testing.T, seed uint64, n int, stores func(i int) blockstore.
 		if x.ep, err = net.Endpoint(x.addr, mux.Deliver); err != nil {
 			t.Fatal(err)
 		}
-		cfg := overlay.TapestryConfig{
-			Transport: x.ep, Mux: mux, Seed: seed*100 + uint64(i) + 1,
-			ID:   id.Hash(fmt.Appendf(nil, "seed %d node %d", seed, i)),
-			Tick: 10 * time.Millisecond, HeartbeatTicks: 5, FailureTicks: 30, LeaveGrace: -1,
-		}
+		o := overlay.Options{Kind: kind}.WithTick(10 * time.Millisecond)
+		o.Tapestry.HeartbeatTicks, o.Tapestry.FailureTicks, o.Tapestry.LeaveGrace = 5, 30, -1
+		o.Tapestry.Seed = seed*100 + uint64(i) + 1
+		o.Chord.FailureTicks, o.Chord.LeaveGrace, o.Chord.Seed = 30, -1, seed*100+uint64(i)+1
+		var join transport.Addr
 		if i > 0 {
-			cfg.Join = c.nodes[0].addr
+			join = c.nodes[0].addr
 		}
-		if x.ov, err = overlay.StartTapestry(ctx, cfg); err != nil {
+		if x.ov, err = overlay.Start(ctx, o, id.Hash(fmt.Appendf(nil, "seed %d node %d", seed, i)), x.ep, mux, join, nil); err != nil {
 			t.Fatalf("node %d: %v", i, err)
 		}
 		if stores != nil {
@@ -246,7 +252,7 @@ func TestClusterPutGetRepair(t *testing.T) {
 						hist[p.Addr]++
 					}
 				}
-				t.Logf("%s %s: roots %v; status %+v", x.addr, x.ov.Self().ID.Short(6), hist, x.ov.Status())
+				t.Logf("%s %s: roots %v", x.addr, x.ov.Self().ID.Short(6), hist)
 			}
 			t.Fatalf("%d blocks still under-replicated after %d passes", short, pass)
 		}
@@ -357,4 +363,70 @@ func flipInPack(t *testing.T, dir string, data []byte, at int) {
 		return
 	}
 	t.Fatal("block not found in any pack file")
+}
+
+// TestHandOff: a node about to leave hands its blocks off: afterwards
+// every block has R copies on the other nodes (some had only R-1 there
+// before), and once the node has crashed every block still reads from
+// every survivor. On both overlays.
+func TestHandOff(t *testing.T) {
+	for _, kind := range overlay.Kinds {
+		t.Run(kind, func(t *testing.T) {
+			seed := testSeed(t, 31)
+			c := newClusterOn(t, kind, seed, 5, nil)
+			ctx := ctxT(t, 60*time.Second)
+			rng := rand.New(rand.NewPCG(seed, 32))
+			blocks := map[blockstore.Ref][]byte{}
+			for i := range 30 {
+				data := randBlock(rng, 1+rng.IntN(16<<10))
+				ref, err := c.nodes[i%len(c.nodes)].svc.Put(ctx, data)
+				if err != nil {
+					t.Fatalf("put %d: %v", i, err)
+				}
+				blocks[ref] = data
+			}
+			// Puts right after the nodes joined may have found fewer than
+			// R nodes to place on: one repair pass each brings every block
+			// to R copies first.
+			for _, x := range c.nodes {
+				if err := x.svc.Repair(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			victim := c.nodes[2]
+			others := func() (short int) {
+				for ref := range blocks {
+					n := 0
+					for _, x := range c.live() {
+						if x == victim {
+							continue
+						}
+						if have, err := c.nodes[0].svc.Client().Has(ctx, x.addr, []blockstore.Ref{ref}); err == nil && have[0] {
+							n++
+						}
+					}
+					if n < 3 {
+						short++
+					}
+				}
+				return short
+			}
+			before := others()
+			if before == 0 {
+				t.Fatalf("seed %d: the victim holds no block that the others lack: the test shows nothing", seed)
+			}
+			st, err := victim.svc.HandOff(ctx)
+			if err != nil || st.Failed != 0 || st.Copied < before {
+				t.Fatalf("seed %d: hand-off: %+v %v; %d blocks were short of 3 copies on the others", seed, st, err, before)
+			}
+			if after := others(); after != 0 {
+				t.Fatalf("seed %d: after the hand-off %d blocks are still short of 3 copies on the others", seed, after)
+			}
+			c.crash(victim)
+			if err := c.readAll(ctx, blocks); err != nil {
+				t.Fatalf("seed %d: %v", seed, err)
+			}
+			t.Logf("%s: %d blocks were short of 3 copies without the victim; hand-off copied %d", kind, before, st.Copied)
+		})
+	}
 }

@@ -190,6 +190,60 @@ func (s *Service) scrub(ctx context.Context, refs []blockstore.Ref) {
 	}
 }
 
+// HandOffStatus counts what HandOff did.
+type HandOffStatus struct {
+	Blocks int // durable blocks held here
+	Copied int // copies stored on other nodes that lacked them
+	// Failed: blocks not brought to R copies on other nodes (too few
+	// nodes, or holders that did not answer); their copy here is still
+	// needed.
+	Failed int
+}
+
+// HandOff makes sure every block this node holds has R copies on other
+// nodes, where placement puts them once this node is gone: the graceful
+// hand-off of a node about to leave (puddle blocks drain). The node keeps
+// serving and keeps its copies; stop it once Failed is 0. Without it, the
+// other holders' repair restores R copies after the node has gone, which
+// needs them to be alive (with R=1, nothing would).
+func (s *Service) HandOff(ctx context.Context) (HandOffStatus, error) {
+	s.repairMu.Lock()
+	defer s.repairMu.Unlock()
+	var refs []blockstore.Ref
+	if err := s.cfg.Store.Enumerate(ctx, func(ref blockstore.Ref, _ int64) error {
+		refs = append(refs, ref)
+		return nil
+	}); err != nil {
+		return HandOffStatus{}, err
+	}
+	failed := map[blockstore.Ref]bool{}
+	want := map[transport.Addr][]blockstore.Ref{}
+	for _, ref := range refs {
+		holders, err := s.placementWithout(ctx, ref, s.self.ID)
+		if err != nil {
+			if ctx.Err() != nil {
+				return HandOffStatus{}, ctx.Err()
+			}
+			failed[ref] = true
+			continue
+		}
+		if len(holders) < s.cfg.Replicas {
+			failed[ref] = true
+		}
+		for _, h := range holders {
+			want[h.Addr] = append(want[h.Addr], ref)
+		}
+	}
+	before := s.repairs.Load()
+	for addr, rs := range want {
+		if ctx.Err() != nil {
+			return HandOffStatus{}, ctx.Err()
+		}
+		s.replicateTo(ctx, addr, rs, failed)
+	}
+	return HandOffStatus{Blocks: len(refs), Copied: int(s.repairs.Load() - before), Failed: len(failed)}, nil
+}
+
 // Placement returns the nodes that should hold ref (at most R), as Put
 // and Repair compute it.
 func (s *Service) Placement(ctx context.Context, ref blockstore.Ref) ([]overlay.Peer, error) {

@@ -368,10 +368,19 @@ func fillKey(key id.ID, r int) id.ID {
 // at most FillRounds rounds. Every node computes the same list on the
 // same membership, which is what lets repair agree on the holders.
 func (s *Service) placement(ctx context.Context, ref blockstore.Ref) ([]overlay.Peer, error) {
+	return s.placementWithout(ctx, ref, id.ID{})
+}
+
+// placementWithout is placement with the node skip left out (zero: none):
+// where ref's R copies go once skip has left.
+func (s *Service) placementWithout(ctx context.Context, ref blockstore.Ref, skip id.ID) ([]overlay.Peer, error) {
 	key := keyOf(ref)
 	var out []overlay.Peer
 	add := func(ps []overlay.Peer) {
 		for _, p := range ps {
+			if p.ID == skip && skip != (id.ID{}) {
+				continue
+			}
 			if len(out) < s.cfg.Replicas && !slices.ContainsFunc(out, func(q overlay.Peer) bool { return q.ID == p.ID }) {
 				out = append(out, p)
 			}

@@ -606,6 +606,102 @@ func (*RepairRequest) Descriptor() ([]byte, []int) {
 	return file_blocks_blockspb_blocks_proto_rawDescGZIP(), []int{9}
 }
 
+type HandOffRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HandOffRequest) Reset() {
+	*x = HandOffRequest{}
+	mi := &file_blocks_blockspb_blocks_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HandOffRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HandOffRequest) ProtoMessage() {}
+
+func (x *HandOffRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_blocks_blockspb_blocks_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HandOffRequest.ProtoReflect.Descriptor instead.
+func (*HandOffRequest) Descriptor() ([]byte, []int) {
+	return file_blocks_blockspb_blocks_proto_rawDescGZIP(), []int{10}
+}
+
+type HandOffReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Blocks        uint64                 `protobuf:"varint,1,opt,name=blocks,proto3" json:"blocks,omitempty"` // blocks the node holds
+	Copied        uint64                 `protobuf:"varint,2,opt,name=copied,proto3" json:"copied,omitempty"` // copies stored on other nodes that lacked them
+	Failed        uint64                 `protobuf:"varint,3,opt,name=failed,proto3" json:"failed,omitempty"` // blocks not brought to R copies on other nodes
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HandOffReply) Reset() {
+	*x = HandOffReply{}
+	mi := &file_blocks_blockspb_blocks_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HandOffReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HandOffReply) ProtoMessage() {}
+
+func (x *HandOffReply) ProtoReflect() protoreflect.Message {
+	mi := &file_blocks_blockspb_blocks_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HandOffReply.ProtoReflect.Descriptor instead.
+func (*HandOffReply) Descriptor() ([]byte, []int) {
+	return file_blocks_blockspb_blocks_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *HandOffReply) GetBlocks() uint64 {
+	if x != nil {
+		return x.Blocks
+	}
+	return 0
+}
+
+func (x *HandOffReply) GetCopied() uint64 {
+	if x != nil {
+		return x.Copied
+	}
+	return 0
+}
+
+func (x *HandOffReply) GetFailed() uint64 {
+	if x != nil {
+		return x.Failed
+	}
+	return 0
+}
+
 var File_blocks_blockspb_blocks_proto protoreflect.FileDescriptor
 
 const file_blocks_blockspb_blocks_proto_rawDesc = "" +
@@ -652,13 +748,19 @@ const file_blocks_blockspb_blocks_proto_rawDesc = "" +
 	" \x01(\x03R\x0everifyFailures\x12\x16\n" +
 	"\x06passes\x18\v \x01(\x03R\x06passes\x12\x1a\n" +
 	"\breplicas\x18\f \x01(\rR\breplicas\"\x0f\n" +
-	"\rRepairRequest2\xfb\x02\n" +
+	"\rRepairRequest\"\x10\n" +
+	"\x0eHandOffRequest\"V\n" +
+	"\fHandOffReply\x12\x16\n" +
+	"\x06blocks\x18\x01 \x01(\x04R\x06blocks\x12\x16\n" +
+	"\x06copied\x18\x02 \x01(\x04R\x06copied\x12\x16\n" +
+	"\x06failed\x18\x03 \x01(\x04R\x06failed2\xcc\x03\n" +
 	"\x06Blocks\x12E\n" +
 	"\x03Put\x12\x1e.puddlestore.blocks.PutRequest\x1a\x1c.puddlestore.blocks.PutReply(\x01\x12E\n" +
 	"\x03Get\x12\x1e.puddlestore.blocks.GetRequest\x1a\x1c.puddlestore.blocks.GetReply0\x01\x12G\n" +
 	"\x05Where\x12\x1e.puddlestore.blocks.RefRequest\x1a\x1e.puddlestore.blocks.WhereReply\x12L\n" +
 	"\x06Status\x12!.puddlestore.blocks.StatusRequest\x1a\x1f.puddlestore.blocks.StatusReply\x12L\n" +
-	"\x06Repair\x12!.puddlestore.blocks.RepairRequest\x1a\x1f.puddlestore.blocks.StatusReplyB4Z2github.com/puddlestore/puddlestore/blocks/blockspbb\x06proto3"
+	"\x06Repair\x12!.puddlestore.blocks.RepairRequest\x1a\x1f.puddlestore.blocks.StatusReply\x12O\n" +
+	"\aHandOff\x12\".puddlestore.blocks.HandOffRequest\x1a .puddlestore.blocks.HandOffReplyB4Z2github.com/puddlestore/puddlestore/blocks/blockspbb\x06proto3"
 
 var (
 	file_blocks_blockspb_blocks_proto_rawDescOnce sync.Once
@@ -672,37 +774,41 @@ func file_blocks_blockspb_blocks_proto_rawDescGZIP() []byte {
 	return file_blocks_blockspb_blocks_proto_rawDescData
 }
 
-var file_blocks_blockspb_blocks_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_blocks_blockspb_blocks_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_blocks_blockspb_blocks_proto_goTypes = []any{
-	(*PutRequest)(nil),    // 0: puddlestore.blocks.PutRequest
-	(*PutReply)(nil),      // 1: puddlestore.blocks.PutReply
-	(*GetRequest)(nil),    // 2: puddlestore.blocks.GetRequest
-	(*GetReply)(nil),      // 3: puddlestore.blocks.GetReply
-	(*RefRequest)(nil),    // 4: puddlestore.blocks.RefRequest
-	(*Holder)(nil),        // 5: puddlestore.blocks.Holder
-	(*WhereReply)(nil),    // 6: puddlestore.blocks.WhereReply
-	(*StatusRequest)(nil), // 7: puddlestore.blocks.StatusRequest
-	(*StatusReply)(nil),   // 8: puddlestore.blocks.StatusReply
-	(*RepairRequest)(nil), // 9: puddlestore.blocks.RepairRequest
+	(*PutRequest)(nil),     // 0: puddlestore.blocks.PutRequest
+	(*PutReply)(nil),       // 1: puddlestore.blocks.PutReply
+	(*GetRequest)(nil),     // 2: puddlestore.blocks.GetRequest
+	(*GetReply)(nil),       // 3: puddlestore.blocks.GetReply
+	(*RefRequest)(nil),     // 4: puddlestore.blocks.RefRequest
+	(*Holder)(nil),         // 5: puddlestore.blocks.Holder
+	(*WhereReply)(nil),     // 6: puddlestore.blocks.WhereReply
+	(*StatusRequest)(nil),  // 7: puddlestore.blocks.StatusRequest
+	(*StatusReply)(nil),    // 8: puddlestore.blocks.StatusReply
+	(*RepairRequest)(nil),  // 9: puddlestore.blocks.RepairRequest
+	(*HandOffRequest)(nil), // 10: puddlestore.blocks.HandOffRequest
+	(*HandOffReply)(nil),   // 11: puddlestore.blocks.HandOffReply
 }
 var file_blocks_blockspb_blocks_proto_depIdxs = []int32{
-	5, // 0: puddlestore.blocks.WhereReply.placement:type_name -> puddlestore.blocks.Holder
-	5, // 1: puddlestore.blocks.WhereReply.located:type_name -> puddlestore.blocks.Holder
-	0, // 2: puddlestore.blocks.Blocks.Put:input_type -> puddlestore.blocks.PutRequest
-	2, // 3: puddlestore.blocks.Blocks.Get:input_type -> puddlestore.blocks.GetRequest
-	4, // 4: puddlestore.blocks.Blocks.Where:input_type -> puddlestore.blocks.RefRequest
-	7, // 5: puddlestore.blocks.Blocks.Status:input_type -> puddlestore.blocks.StatusRequest
-	9, // 6: puddlestore.blocks.Blocks.Repair:input_type -> puddlestore.blocks.RepairRequest
-	1, // 7: puddlestore.blocks.Blocks.Put:output_type -> puddlestore.blocks.PutReply
-	3, // 8: puddlestore.blocks.Blocks.Get:output_type -> puddlestore.blocks.GetReply
-	6, // 9: puddlestore.blocks.Blocks.Where:output_type -> puddlestore.blocks.WhereReply
-	8, // 10: puddlestore.blocks.Blocks.Status:output_type -> puddlestore.blocks.StatusReply
-	8, // 11: puddlestore.blocks.Blocks.Repair:output_type -> puddlestore.blocks.StatusReply
-	7, // [7:12] is the sub-list for method output_type
-	2, // [2:7] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	5,  // 0: puddlestore.blocks.WhereReply.placement:type_name -> puddlestore.blocks.Holder
+	5,  // 1: puddlestore.blocks.WhereReply.located:type_name -> puddlestore.blocks.Holder
+	0,  // 2: puddlestore.blocks.Blocks.Put:input_type -> puddlestore.blocks.PutRequest
+	2,  // 3: puddlestore.blocks.Blocks.Get:input_type -> puddlestore.blocks.GetRequest
+	4,  // 4: puddlestore.blocks.Blocks.Where:input_type -> puddlestore.blocks.RefRequest
+	7,  // 5: puddlestore.blocks.Blocks.Status:input_type -> puddlestore.blocks.StatusRequest
+	9,  // 6: puddlestore.blocks.Blocks.Repair:input_type -> puddlestore.blocks.RepairRequest
+	10, // 7: puddlestore.blocks.Blocks.HandOff:input_type -> puddlestore.blocks.HandOffRequest
+	1,  // 8: puddlestore.blocks.Blocks.Put:output_type -> puddlestore.blocks.PutReply
+	3,  // 9: puddlestore.blocks.Blocks.Get:output_type -> puddlestore.blocks.GetReply
+	6,  // 10: puddlestore.blocks.Blocks.Where:output_type -> puddlestore.blocks.WhereReply
+	8,  // 11: puddlestore.blocks.Blocks.Status:output_type -> puddlestore.blocks.StatusReply
+	8,  // 12: puddlestore.blocks.Blocks.Repair:output_type -> puddlestore.blocks.StatusReply
+	11, // 13: puddlestore.blocks.Blocks.HandOff:output_type -> puddlestore.blocks.HandOffReply
+	8,  // [8:14] is the sub-list for method output_type
+	2,  // [2:8] is the sub-list for method input_type
+	2,  // [2:2] is the sub-list for extension type_name
+	2,  // [2:2] is the sub-list for extension extendee
+	0,  // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_blocks_blockspb_blocks_proto_init() }
@@ -716,7 +822,7 @@ func file_blocks_blockspb_blocks_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_blocks_blockspb_blocks_proto_rawDesc), len(file_blocks_blockspb_blocks_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -25,11 +25,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Blocks_Put_FullMethodName    = "/puddlestore.blocks.Blocks/Put"
-	Blocks_Get_FullMethodName    = "/puddlestore.blocks.Blocks/Get"
-	Blocks_Where_FullMethodName  = "/puddlestore.blocks.Blocks/Where"
-	Blocks_Status_FullMethodName = "/puddlestore.blocks.Blocks/Status"
-	Blocks_Repair_FullMethodName = "/puddlestore.blocks.Blocks/Repair"
+	Blocks_Put_FullMethodName     = "/puddlestore.blocks.Blocks/Put"
+	Blocks_Get_FullMethodName     = "/puddlestore.blocks.Blocks/Get"
+	Blocks_Where_FullMethodName   = "/puddlestore.blocks.Blocks/Where"
+	Blocks_Status_FullMethodName  = "/puddlestore.blocks.Blocks/Status"
+	Blocks_Repair_FullMethodName  = "/puddlestore.blocks.Blocks/Repair"
+	Blocks_HandOff_FullMethodName = "/puddlestore.blocks.Blocks/HandOff"
 )
 
 // BlocksClient is the client API for Blocks service.
@@ -50,6 +51,9 @@ type BlocksClient interface {
 	Status(ctx context.Context, in *StatusRequest, opts ...grpc.CallOption) (*StatusReply, error)
 	// Repair runs one repair pass (scrub, replicate, announce) now.
 	Repair(ctx context.Context, in *RepairRequest, opts ...grpc.CallOption) (*StatusReply, error)
+	// HandOff copies every block the node holds to the nodes that will hold
+	// it once the node has left (a graceful leave); the node keeps serving.
+	HandOff(ctx context.Context, in *HandOffRequest, opts ...grpc.CallOption) (*HandOffReply, error)
 }
 
 type blocksClient struct {
@@ -122,6 +126,16 @@ func (c *blocksClient) Repair(ctx context.Context, in *RepairRequest, opts ...gr
 	return out, nil
 }
 
+func (c *blocksClient) HandOff(ctx context.Context, in *HandOffRequest, opts ...grpc.CallOption) (*HandOffReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(HandOffReply)
+	err := c.cc.Invoke(ctx, Blocks_HandOff_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // BlocksServer is the server API for Blocks service.
 // All implementations must embed UnimplementedBlocksServer
 // for forward compatibility.
@@ -140,6 +154,9 @@ type BlocksServer interface {
 	Status(context.Context, *StatusRequest) (*StatusReply, error)
 	// Repair runs one repair pass (scrub, replicate, announce) now.
 	Repair(context.Context, *RepairRequest) (*StatusReply, error)
+	// HandOff copies every block the node holds to the nodes that will hold
+	// it once the node has left (a graceful leave); the node keeps serving.
+	HandOff(context.Context, *HandOffRequest) (*HandOffReply, error)
 	mustEmbedUnimplementedBlocksServer()
 }
 
@@ -164,6 +181,9 @@ func (UnimplementedBlocksServer) Status(context.Context, *StatusRequest) (*Statu
 }
 func (UnimplementedBlocksServer) Repair(context.Context, *RepairRequest) (*StatusReply, error) {
 	return nil, status.Error(codes.Unimplemented, "method Repair not implemented")
+}
+func (UnimplementedBlocksServer) HandOff(context.Context, *HandOffRequest) (*HandOffReply, error) {
+	return nil, status.Error(codes.Unimplemented, "method HandOff not implemented")
 }
 func (UnimplementedBlocksServer) mustEmbedUnimplementedBlocksServer() {}
 func (UnimplementedBlocksServer) testEmbeddedByValue()                {}
@@ -258,6 +278,24 @@ func _Blocks_Repair_Handler(srv interface{}, ctx context.Context, dec func(inter
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Blocks_HandOff_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HandOffRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BlocksServer).HandOff(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Blocks_HandOff_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BlocksServer).HandOff(ctx, req.(*HandOffRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Blocks_ServiceDesc is the grpc.ServiceDesc for Blocks service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -276,6 +314,10 @@ var Blocks_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Repair",
 			Handler:    _Blocks_Repair_Handler,
+		},
+		{
+			MethodName: "HandOff",
+			Handler:    _Blocks_HandOff_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -28,7 +28,7 @@ a running node, named by --node, through its block service.
 
 REF is a block's ref: 64 hex digits, the SHA-256 of its bytes.`,
 	}
-	cmd.AddCommand(blocksNodeCmd(), blocksPutCmd(), blocksGetCmd(), blocksWhereCmd(), blocksStatusCmd(), blocksRepairCmd())
+	cmd.AddCommand(blocksNodeCmd(), blocksPutCmd(), blocksGetCmd(), blocksWhereCmd(), blocksStatusCmd(), blocksRepairCmd(), blocksDrainCmd())
 	return cmd
 }
 
@@ -232,6 +232,30 @@ could not bring to R holders.`,
 				return err
 			}
 			printBlocksStatus(st)
+			return nil
+		})
+}
+
+func blocksDrainCmd() *cobra.Command {
+	return blocksCommand("drain --node ADDR", "Copy a node's blocks to the nodes that hold them once it has left",
+		`drain prepares a storage node to leave the cluster for good: it copies
+every block the node holds to the nodes that will place it once the node
+is gone, so that R copies exist without it. The node keeps serving and
+keeps its copies. Stop it once drain reports no failed block; run drain
+again if some failed (too few nodes, or holders that did not answer). A
+node that is only restarting needs no drain. Raise --timeout for a node
+that holds many blocks.`,
+		cobra.NoArgs,
+		func(ctx context.Context, _ *cobra.Command, r *blocks.Remote, _ []string) error {
+			st, err := r.HandOff(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("blocks %d, copies made on other nodes %d, blocks still short of R copies elsewhere %d\n",
+				st.Blocks, st.Copied, st.Failed)
+			if st.Failed > 0 {
+				return exitAs{fmt.Errorf("%d blocks are not yet on R other nodes: do not stop the node yet", st.Failed), kvclient.ErrUnavailable}
+			}
 			return nil
 		})
 }
