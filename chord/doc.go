@@ -76,8 +76,12 @@
 //     Leave tells the predecessor the leaver's successor list and the
 //     successor the leaver's predecessor; they link to each other at once.
 //
-// Not done: keys and their data are not moved on joins and leaves (the
-// layer above republishes, as with Tapestry); a lookup lost at a hop that
+// Keys and their data are not this package's: the block layer above places
+// blocks on a key's successors, repairs them there after joins and
+// failures, and hands a leaving node's blocks off (blocks.Service.HandOff,
+// puddle blocks drain).
+//
+// Not done: a lookup lost at a hop that
 // died moments before is not retransmitted hop by hop (the origin's retry
 // covers it); nodes that join concurrently at the same place are sorted
 // out by stabilize, not by any locking; there is no defence against
