@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"strconv"
@@ -24,7 +25,7 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "sim:", err)
 		os.Exit(1)
 	}
@@ -41,13 +42,14 @@ type options struct {
 	churnNodes int
 	churnFor   time.Duration
 	session    time.Duration
+	vnodes     int
 }
 
-func run(args []string) error {
+func run(args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
 	var o options
 	var nodes string
-	fs.StringVar(&o.overlay, "overlay", "tapestry", "overlay to simulate: tapestry")
+	fs.StringVar(&o.overlay, "overlay", "both", "overlay to simulate: tapestry, chord or both (side by side)")
 	fs.StringVar(&nodes, "nodes", "1000,10000", "mesh sizes for the static runs, comma-separated")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the whole run")
 	fs.IntVar(&o.routes, "routes", 5000, "routes traced per static run")
@@ -57,6 +59,7 @@ func run(args []string) error {
 	fs.IntVar(&o.churnNodes, "churn-nodes", 1000, "mesh size of the churn run (0: no churn run)")
 	fs.DurationVar(&o.churnFor, "churn", 10*time.Minute, "simulated time under churn")
 	fs.DurationVar(&o.session, "session", 5*time.Minute, "median session time under churn")
+	fs.IntVar(&o.vnodes, "virtual-nodes", 10, "chord ring positions per host for the load-balance figure")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -76,30 +79,65 @@ func run(args []string) error {
 	if o.replicas < 1 || o.objects < 1 {
 		return fmt.Errorf("--replicas and --objects must be positive")
 	}
-	if o.overlay != "tapestry" {
-		return fmt.Errorf("--overlay %q: only tapestry is simulated so far", o.overlay)
+	switch o.overlay {
+	case "tapestry", "chord", "both":
+	default:
+		return fmt.Errorf("--overlay %q: want tapestry, chord or both", o.overlay)
+	}
+	if o.vnodes < 1 {
+		return fmt.Errorf("--virtual-nodes %d: at least 1", o.vnodes)
 	}
 	figures := map[string]any{"overlay": o.overlay, "seed": o.seed}
+	var cmp comparison
 	start := time.Now()
 	for _, n := range o.nodes {
-		t0 := time.Now()
-		r, err := staticRun(o, n)
-		if err != nil {
-			return err
+		if o.overlay != "chord" {
+			t0 := time.Now()
+			r, err := staticRun(o, n)
+			if err != nil {
+				return err
+			}
+			r.print(w)
+			r.figures(figures, fmt.Sprintf("n%d_", n))
+			figures[fmt.Sprintf("n%d_wall_s", n)] = round(time.Since(t0).Seconds(), 1)
+			cmp.tapestry = append(cmp.tapestry, r)
 		}
-		r.print(os.Stdout)
-		r.figures(figures, fmt.Sprintf("n%d_", n))
-		figures[fmt.Sprintf("n%d_wall_s", n)] = round(time.Since(t0).Seconds(), 1)
+		if o.overlay != "tapestry" {
+			t0 := time.Now()
+			r, err := chordStatic(o, n)
+			if err != nil {
+				return err
+			}
+			r.print(w)
+			r.figures(figures, fmt.Sprintf("chord_n%d_", n))
+			figures[fmt.Sprintf("chord_n%d_wall_s", n)] = round(time.Since(t0).Seconds(), 1)
+			cmp.chord = append(cmp.chord, r)
+		}
 	}
-	if o.churnNodes > 0 {
+	if o.churnNodes > 0 && o.overlay != "chord" {
 		t0 := time.Now()
 		r, err := churnRun(o)
 		if err != nil {
 			return err
 		}
-		r.print(os.Stdout)
+		r.print(w)
 		r.figures(figures, "churn_")
 		figures["churn_wall_s"] = round(time.Since(t0).Seconds(), 1)
+		cmp.tapestryChurn = r
+	}
+	if o.churnNodes > 0 && o.overlay != "tapestry" {
+		t0 := time.Now()
+		r, err := chordChurn(o)
+		if err != nil {
+			return err
+		}
+		r.print(w)
+		r.figures(figures, "chord_churn_")
+		figures["chord_churn_wall_s"] = round(time.Since(t0).Seconds(), 1)
+		cmp.chordChurn = r
+	}
+	if o.overlay == "both" {
+		cmp.print(w, o)
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -109,7 +147,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Println(string(b))
+	fmt.Fprintln(w, string(b))
 	return nil
 }
 
