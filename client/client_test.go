@@ -62,6 +62,30 @@ func testEndToEnd(t *testing.T, kind string) {
 	}
 	defer r.Close()
 
+	// The cluster's status, through a client that knows one node: every
+	// metadata node (found through the members) and every storage node.
+	st, err := r.Cluster(ctx(t), 2*time.Second)
+	if err != nil || len(st.Meta) != 3 || len(st.Storage) != 4 || !st.Registry {
+		t.Fatalf("cluster status: %d metadata and %d storage nodes, %v; want 3 and 4: %+v", len(st.Meta), len(st.Storage), err, st)
+	}
+	leaderOf := map[uint64]uint64{} // term -> the node that says it leads
+	for _, n := range st.Meta {
+		if n.Err != "" {
+			t.Fatalf("metadata node %+v did not answer", n)
+		}
+		if l, ok := leaderOf[n.Term]; ok && n.Role == "leader" {
+			t.Fatalf("cluster status: nodes %d and %d both lead term %d", l, n.ID, n.Term)
+		}
+		if n.Role == "leader" {
+			leaderOf[n.Term] = n.ID
+		}
+	}
+	for _, n := range st.Storage {
+		if n.Err != "" || n.Overlay != kind {
+			t.Fatalf("storage node %+v: want it to answer, on %s", n, kind)
+		}
+	}
+
 	rng := rand.New(rand.NewPCG(7, 7))
 	big := make([]byte, 5<<20+123)
 	for i := range big {

@@ -1,63 +1,43 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"text/tabwriter"
-	"time"
 
-	"github.com/puddlestore/puddlestore/blocks"
 	"github.com/puddlestore/puddlestore/client"
-	"github.com/puddlestore/puddlestore/meta"
 )
 
-// storageStatus prints the storage nodes a file system cluster has
-// registered, with each one's blocks and replication counters. A
-// key-value cluster has no registry; then it prints nothing.
-func storageStatus(ctx context.Context, addrs []string) error {
-	m, err := client.DialMeta(addrs...)
-	if err != nil {
-		return err
+// printClusterStatus prints the metadata nodes' Raft state and, for a file
+// system cluster, the storage nodes the registry names with their blocks
+// and replication counters (a key-value cluster has no registry).
+func printClusterStatus(st client.ClusterStatus) {
+	fmt.Printf("%-22s %4s %-10s %6s %8s %8s %8s %8s\n", "ADDRESS", "ID", "ROLE", "TERM", "LEADER", "COMMIT", "APPLIED", "SNAP")
+	for _, n := range st.Meta {
+		if n.Err != "" {
+			fmt.Printf("%-22s unreachable: %v\n", n.Addr, n.Err)
+			continue
+		}
+		fmt.Printf("%-22s %4x %-10s %6d %8x %8d %8d %8d\n", n.Addr, n.ID, n.Role, n.Term, n.Leader, n.Commit, n.Applied, n.Snapshot)
 	}
-	defer m.Close()
-	nctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	nodes, err := m.Nodes(nctx)
-	cancel()
-	if err != nil {
-		return nil // not a file system cluster, or no leader: the table above says which
+	if !st.Registry || len(st.Storage) == 0 {
+		return
 	}
 	fmt.Println()
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "STORAGE NODE\tOVERLAY ID\tBLOCKS\tBYTES\tUNDER-REPLICATED\tREPAIRS\tVERIFY FAILURES")
-	var under int64
-	for _, n := range nodes {
-		if n.Roles&meta.RoleBlocks == 0 {
+	fmt.Fprintln(w, "STORAGE NODE\tOVERLAY\tOVERLAY ID\tBLOCKS\tBYTES\tUNDER-REPLICATED\tREPAIRS\tVERIFY FAILURES")
+	for _, n := range st.Storage {
+		if n.Err != "" {
+			fmt.Fprintf(w, "%s\tunreachable: %v\n", n.Addr, n.Err)
 			continue
 		}
-		r, err := blocks.Dial(n.Addr)
-		if err != nil {
-			return err
-		}
-		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		st, err := r.Status(sctx)
-		cancel()
-		r.Close()
-		if err != nil {
-			fmt.Fprintf(w, "%s\tunreachable: %v\n", n.Addr, err)
-			continue
-		}
-		under += int64(st.UnderReplicated)
-		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%d\t%d\t%d\n", n.Addr, st.Self.ID.Short(12), st.Blocks, humanBytes(st.Bytes),
-			st.UnderReplicated, st.Repairs, st.VerifyFailures)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%d\t%d\t%d\n", n.Addr, n.Overlay, n.ID.Short(12), n.Blocks, humanBytes(n.Bytes),
+			n.UnderReplicated, n.Repairs, n.VerifyFailures)
 	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	if under == 0 {
+	w.Flush()
+	if under := st.UnderReplicated(); under == 0 {
 		fmt.Println("replication: every block the last repair passes checked has its copies")
 	} else {
 		fmt.Printf("replication: %d blocks under-replicated as of the last repair passes\n", under)
 	}
-	return nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/puddlestore/puddlestore/client"
 	"github.com/puddlestore/puddlestore/node/kvclient"
 )
 
@@ -69,28 +70,14 @@ func statusCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			addrs := clusterAddrs(cmd)
-			c, err := kvclient.Dial(addrs...)
+			m, err := client.DialMeta(addrs...)
 			if err != nil {
 				return err
 			}
-			defer c.Close()
-			fmt.Printf("%-22s %4s %-10s %6s %8s %8s %8s %8s\n", "ADDRESS", "ID", "ROLE", "TERM", "LEADER", "COMMIT", "APPLIED", "SNAP")
-			reached := 0
-			for _, a := range addrs {
-				ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Second)
-				st, err := c.Status(ctx, a)
-				cancel()
-				if err != nil {
-					fmt.Printf("%-22s unreachable: %v\n", a, err)
-					continue
-				}
-				reached++
-				fmt.Printf("%-22s %4x %-10s %6d %8x %8d %8d %8d\n", a, st.Id, st.Role, st.Term, st.Leader, st.Commit, st.Applied, st.SnapshotIndex)
-			}
-			if reached == 0 {
-				return fmt.Errorf("%w: no node answered at %v", kvclient.ErrUnavailable, addrs)
-			}
-			return storageStatus(cmd.Context(), addrs)
+			defer m.Close()
+			st, err := m.Cluster(cmd.Context(), 2*time.Second)
+			printClusterStatus(st)
+			return err
 		},
 	}
 	cmd.Flags().String("addr", "", "cluster client addresses, comma-separated (default $PUDDLE_ADDR or the dev cluster's)")
