@@ -165,6 +165,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.RepairInterval > 0 {
 		s.wg.Go(s.repairLoop)
 	}
+	services.add(s)
 	return s, nil
 }
 
@@ -175,6 +176,7 @@ func (s *Service) Client() *Client { return s.cli }
 // closes neither the Store nor the Overlay.
 func (s *Service) Close() error {
 	s.once.Do(func() {
+		services.remove(s)
 		s.cfg.Mux.Handle(transport.ServiceBlock, nil)
 		s.mu.Lock()
 		s.mu.closed = true

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/puddlestore/puddlestore/blocks"
 	"github.com/puddlestore/puddlestore/blockstore"
@@ -103,6 +104,7 @@ func (s *storage) try(ctx context.Context, f func(r *blocks.Remote) error) error
 
 // Put stores data as a block and returns its ref.
 func (s *storage) Put(ctx context.Context, data []byte) (ref blockstore.Ref, err error) {
+	defer observe("block_put", time.Now(), &err)
 	err = s.try(ctx, func(r *blocks.Remote) error {
 		ref, err = r.Put(ctx, data)
 		return err
@@ -112,6 +114,7 @@ func (s *storage) Put(ctx context.Context, data []byte) (ref blockstore.Ref, err
 
 // Get returns the block ref, verified.
 func (s *storage) Get(ctx context.Context, ref blockstore.Ref) (data []byte, err error) {
+	defer observe("block_get", time.Now(), &err)
 	err = s.try(ctx, func(r *blocks.Remote) error {
 		data, err = r.Get(ctx, ref)
 		return err

@@ -12,6 +12,8 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/puddlestore/puddlestore/blocks"
 	"github.com/puddlestore/puddlestore/client"
 	"github.com/puddlestore/puddlestore/fsys"
@@ -150,6 +152,27 @@ func testEndToEnd(t *testing.T, kind string) {
 	}
 	if err := fstest.TestFS(r, "a/c/big", "a/c/small"); err != nil {
 		t.Fatal(err)
+	}
+
+	// What all this did shows in the process's Prometheus metrics.
+	fams, err := prometheus.DefaultGatherer.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, f := range fams {
+		for _, m := range f.GetMetric() {
+			if m.GetGauge().GetValue() > 0 || m.GetCounter().GetValue() > 0 || m.GetHistogram().GetSampleCount() > 0 {
+				seen[f.GetName()] = true
+			}
+		}
+	}
+	for _, name := range []string{"puddle_raft_term", "puddle_raft_commit_index", "puddle_raft_proposal_seconds", "puddle_raft_apply_seconds",
+		"puddle_raft_leader_changes_total", "puddle_blocks_stored", "puddle_blocks_stored_bytes", "puddle_overlay_lookup_hops",
+		"puddle_client_operations_total", "puddle_client_operation_seconds"} {
+		if !seen[name] {
+			t.Errorf("metric %s: no series with a value", name)
+		}
 	}
 }
 

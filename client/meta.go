@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"time"
 
 	"google.golang.org/grpc"
 
@@ -89,14 +90,15 @@ func fromPBInfo(i *metapb.Info) meta.Info {
 // Apply runs one command (built with meta's helpers) exactly once and
 // returns its result; the leader stamps its time. A meta error (NotExist,
 // Conflict, ...) is returned as a *meta.Error.
-func (m *Meta) Apply(ctx context.Context, c meta.Command) (meta.Result, error) {
+func (m *Meta) Apply(ctx context.Context, c meta.Command) (_ meta.Result, err error) {
+	defer observe("meta_"+c.Op.String(), time.Now(), &err)
 	s := m.sessions.Take()
 	defer m.sessions.Put(s)
 	s.Seq++
 	c.Client, c.Seq = s.ID, s.Seq
 	req := &metapb.ApplyRequest{Command: c.Encode()}
 	var res meta.Result
-	err := m.cl.Do(ctx, func(ctx context.Context, cc *grpc.ClientConn, _ string) (follow.Verdict, error) {
+	err = m.cl.Do(ctx, func(ctx context.Context, cc *grpc.ClientConn, _ string) (follow.Verdict, error) {
 		r, err := metapb.NewMetaClient(cc).Apply(ctx, req)
 		if err != nil {
 			return follow.Verdict{}, err
@@ -118,9 +120,10 @@ func (m *Meta) Apply(ctx context.Context, c meta.Command) (meta.Result, error) {
 
 // read runs a read RPC through the cluster. Stale reads are still sent
 // to the leader when one is known (it is the freshest), else anywhere.
-func read[R interface{ GetError() *metapb.Error }](ctx context.Context, m *Meta, call func(context.Context, metapb.MetaClient) (R, error)) (R, error) {
+func read[R interface{ GetError() *metapb.Error }](ctx context.Context, m *Meta, op string, call func(context.Context, metapb.MetaClient) (R, error)) (_ R, err error) {
+	defer observe("meta_"+op, time.Now(), &err)
 	var out R
-	err := m.cl.Do(ctx, func(ctx context.Context, cc *grpc.ClientConn, _ string) (follow.Verdict, error) {
+	err = m.cl.Do(ctx, func(ctx context.Context, cc *grpc.ClientConn, _ string) (follow.Verdict, error) {
 		r, err := call(ctx, metapb.NewMetaClient(cc))
 		if err != nil {
 			return follow.Verdict{}, err
@@ -138,7 +141,7 @@ func (m *Meta) request(path string, at int64) *metapb.ReadRequest {
 
 // Stat describes the entry at path as of at (unix nanoseconds; 0: now).
 func (m *Meta) Stat(ctx context.Context, path string, at int64) (meta.Info, error) {
-	r, err := read(ctx, m, func(ctx context.Context, c metapb.MetaClient) (*metapb.StatReply, error) {
+	r, err := read(ctx, m, "stat", func(ctx context.Context, c metapb.MetaClient) (*metapb.StatReply, error) {
 		return c.Stat(ctx, m.request(path, at))
 	})
 	if err != nil {
@@ -149,7 +152,7 @@ func (m *Meta) Stat(ctx context.Context, path string, at int64) (meta.Info, erro
 
 // ReadDir lists the directory at path as of at, by name.
 func (m *Meta) ReadDir(ctx context.Context, path string, at int64) ([]meta.Info, error) {
-	r, err := read(ctx, m, func(ctx context.Context, c metapb.MetaClient) (*metapb.ReadDirReply, error) {
+	r, err := read(ctx, m, "readdir", func(ctx context.Context, c metapb.MetaClient) (*metapb.ReadDirReply, error) {
 		return c.ReadDir(ctx, m.request(path, at))
 	})
 	if err != nil {
@@ -165,7 +168,7 @@ func (m *Meta) ReadDir(ctx context.Context, path string, at int64) ([]meta.Info,
 // History returns the versions, oldest first, of the file at path as of
 // at.
 func (m *Meta) History(ctx context.Context, path string, at int64) ([]meta.Version, error) {
-	r, err := read(ctx, m, func(ctx context.Context, c metapb.MetaClient) (*metapb.HistoryReply, error) {
+	r, err := read(ctx, m, "history", func(ctx context.Context, c metapb.MetaClient) (*metapb.HistoryReply, error) {
 		return c.History(ctx, m.request(path, at))
 	})
 	if err != nil {
@@ -181,7 +184,7 @@ func (m *Meta) History(ctx context.Context, path string, at int64) ([]meta.Versi
 // Version returns version number of the file at path as of at, with its
 // inline data (which History leaves out).
 func (m *Meta) Version(ctx context.Context, path string, number uint64, at int64) (meta.Version, error) {
-	r, err := read(ctx, m, func(ctx context.Context, c metapb.MetaClient) (*metapb.VersionReply, error) {
+	r, err := read(ctx, m, "version", func(ctx context.Context, c metapb.MetaClient) (*metapb.VersionReply, error) {
 		req := m.request(path, at)
 		req.Number = number
 		return c.Version(ctx, req)
@@ -194,7 +197,7 @@ func (m *Meta) Version(ctx context.Context, path string, number uint64, at int64
 
 // Nodes lists the cluster members the registry knows.
 func (m *Meta) Nodes(ctx context.Context) ([]meta.Node, error) {
-	r, err := read(ctx, m, func(ctx context.Context, c metapb.MetaClient) (*metapb.NodesReply, error) {
+	r, err := read(ctx, m, "nodes", func(ctx context.Context, c metapb.MetaClient) (*metapb.NodesReply, error) {
 		return c.Nodes(ctx, &metapb.ReadRequest{Stale: m.stale})
 	})
 	if err != nil {

@@ -114,6 +114,7 @@ type Raft struct {
 	snapping     bool           // a snapshot is being written
 	snapDone     chan snapJob   // its result, buffered (1)
 	snapWG       sync.WaitGroup // the snapshot goroutine
+	lastLead     uint64         // the leader the last SoftState named (metrics)
 }
 
 type proposal struct {
@@ -242,6 +243,7 @@ func StartRaft(cfg RaftConfig) (*Raft, error) {
 		r.mu.peers[id] = a
 	}
 	r.mu.status = n.Status()
+	raftState.add(r)
 	go r.run()
 	return r, nil
 }
@@ -285,7 +287,9 @@ func (r *Raft) ProposeConfChange(ctx context.Context, cc pb.ConfChange) error {
 	return err
 }
 
-func (r *Raft) submit(ctx context.Context, p *proposal) (any, uint64, error) {
+func (r *Raft) submit(ctx context.Context, p *proposal) (_ any, _ uint64, err error) {
+	start := time.Now()
+	defer func() { r.observeProposal(start, err) }()
 	select {
 	case r.proposals <- p:
 	case <-r.done:

@@ -241,6 +241,10 @@ func (r *Raft) processReady() error {
 			delete(r.pendingReads, seq)
 		}
 		r.releaseReads()
+		if rd.SoftState != nil && rd.SoftState.Lead != r.lastLead {
+			r.lastLead = rd.SoftState.Lead
+			raftLeaderChanges.WithLabelValues(r.metricName()).Inc()
+		}
 		if rd.SoftState != nil && rd.SoftState.State != raft.StateLeader {
 			// Our proposals may still commit under the next leader, or be
 			// overwritten; waiting to learn which can take as long as the
@@ -290,7 +294,9 @@ func (r *Raft) apply(ents []pb.Entry) {
 		switch e.Type {
 		case pb.EntryNormal:
 			if len(e.Data) > 0 {
+				start := time.Now()
 				res, err = r.cfg.SM.Apply(e.Index, e.Data)
+				raftApplySeconds.WithLabelValues(r.metricName()).Observe(time.Since(start).Seconds())
 			}
 		case pb.EntryConfChange:
 			var cc pb.ConfChange
@@ -448,6 +454,7 @@ func (r *Raft) finishSnapshot(job snapJob) error {
 }
 
 func (r *Raft) shutdown() {
+	r.forgetMetrics()
 	r.snapWG.Wait() // before the wal closes under it
 	for i, p := range r.pending {
 		p.done <- proposalResult{err: ErrStopped}

@@ -263,16 +263,18 @@ func (c *Chord) lookup(ctx context.Context, key id.ID) (chord.Result, error) {
 		v.node.Lookup(req, key)
 		return true, nil
 	})
+	if err == nil && r.Err != nil {
+		err = coreErr(chordErr(r.Err), what)
+	}
 	if err != nil {
+		observeLookup(KindChord, c.self, "lookup", 0, err)
 		return r, err
 	}
-	if r.Err != nil {
-		return r, coreErr(chordErr(r.Err), what)
-	}
 	if len(r.Successors) == 0 {
-		return r, fmt.Errorf("%w: %s: no successors", ErrUnavailable, what)
+		err = fmt.Errorf("%w: %s: no successors", ErrUnavailable, what)
 	}
-	return r, nil
+	observeLookup(KindChord, c.self, "lookup", r.Hops, err)
+	return r, err
 }
 
 // peer is the node behind a ring position: this node for its own

@@ -278,11 +278,12 @@ func (t *Tapestry) Locate(ctx context.Context, key id.ID, exclude ...id.ID) ([]P
 		n.Locate(req, key, exclude)
 		return true, nil
 	})
-	if err != nil {
-		return nil, err
+	if err == nil && r.Err != nil {
+		err = coreErr(r.Err, what)
 	}
-	if r.Err != nil {
-		return nil, coreErr(r.Err, what)
+	if err != nil {
+		observeLookup(KindTapestry, t.self, "locate", -1, err)
+		return nil, err
 	}
 	return peers(r.Holders), nil
 }
@@ -295,14 +296,15 @@ func (t *Tapestry) Route(ctx context.Context, key id.ID) ([]Peer, error) {
 		n.Route(req, key)
 		return true, nil
 	})
+	if err == nil && r.Err != nil {
+		err = coreErr(r.Err, what)
+	}
+	if err == nil && len(r.Path) == 0 {
+		err = fmt.Errorf("%w: %s: empty path", ErrUnavailable, what)
+	}
+	observeLookup(KindTapestry, t.self, "route", len(r.Path)-1, err)
 	if err != nil {
 		return nil, err
-	}
-	if r.Err != nil {
-		return nil, coreErr(r.Err, what)
-	}
-	if len(r.Path) == 0 {
-		return nil, fmt.Errorf("%w: %s: empty path", ErrUnavailable, what)
 	}
 	return peers(r.Path), nil
 }
