@@ -5,7 +5,6 @@
 package tapestrytest
 
 import (
-	"container/heap"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/puddlestore/puddlestore/id"
+	"github.com/puddlestore/puddlestore/internal/eventq"
 	"github.com/puddlestore/puddlestore/tapestry"
 	"github.com/puddlestore/puddlestore/transport"
 )
@@ -47,8 +47,7 @@ type Mesh struct {
 	rng     *rand.Rand
 	now     time.Duration
 	nextTk  time.Duration
-	queue   eventQueue
-	seq     uint64
+	queue   eventq.Queue[*event]
 	members []*Member
 	byAddr  map[transport.Addr]*Member
 	byID    map[id.ID]*Member
@@ -65,30 +64,10 @@ type Mesh struct {
 
 type event struct {
 	at    time.Duration
-	seq   uint64
 	from  *Member
 	to    *Member
 	delay time.Duration
 	msg   tapestry.Message
-}
-
-type eventQueue []*event
-
-func (q eventQueue) Len() int { return len(q) }
-func (q eventQueue) Less(i, j int) bool {
-	if q[i].at != q[j].at {
-		return q[i].at < q[j].at
-	}
-	return q[i].seq < q[j].seq
-}
-func (q eventQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *eventQueue) Push(x any)   { *q = append(*q, x.(*event)) }
-func (q *eventQueue) Pop() any {
-	old := *q
-	e := old[len(old)-1]
-	old[len(old)-1] = nil
-	*q = old[:len(old)-1]
-	return e
 }
 
 // New returns an empty mesh.
@@ -168,9 +147,8 @@ func (m *Mesh) flush(x *Member) {
 				m.Dropped++
 				continue
 			}
-			m.seq++
 			d := m.Delay(x, to)
-			heap.Push(&m.queue, &event{at: m.now + d, seq: m.seq, from: x, to: to, delay: d, msg: msg})
+			m.queue.Push(m.now+d, &event{at: m.now + d, from: x, to: to, delay: d, msg: msg})
 		}
 	}
 }
@@ -198,8 +176,8 @@ func (m *Mesh) Run(d time.Duration) {
 	end := m.now + d
 	for {
 		next := m.nextTk
-		if len(m.queue) > 0 && m.queue[0].at < next {
-			next = m.queue[0].at
+		if at, ok := m.queue.Next(); ok && at < next {
+			next = at
 		}
 		if next > end {
 			m.now = end
@@ -216,7 +194,8 @@ func (m *Mesh) Run(d time.Duration) {
 			}
 			continue
 		}
-		m.deliver(heap.Pop(&m.queue).(*event))
+		_, e := m.queue.Pop()
+		m.deliver(e)
 	}
 }
 
@@ -226,17 +205,17 @@ func (m *Mesh) Run(d time.Duration) {
 // nothing times out and nothing is sent unprompted.
 func (m *Mesh) Quiesce(limit int) bool {
 	for i := 0; i < limit; i++ {
-		if len(m.queue) == 0 {
+		if m.queue.Len() == 0 {
 			return true
 		}
-		e := heap.Pop(&m.queue).(*event)
+		_, e := m.queue.Pop()
 		m.now = max(m.now, e.at)
 		if m.nextTk < m.now {
 			m.nextTk = m.now - m.now%m.cfg.Tick + m.cfg.Tick
 		}
 		m.deliver(e)
 	}
-	return len(m.queue) == 0
+	return m.queue.Len() == 0
 }
 
 // Do runs f on x's node and sends what it produced.
