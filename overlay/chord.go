@@ -2,7 +2,6 @@ package overlay
 
 import (
 	"context"
-	crand "crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -17,7 +16,6 @@ import (
 	"github.com/puddlestore/puddlestore/chord"
 	"github.com/puddlestore/puddlestore/id"
 	"github.com/puddlestore/puddlestore/transport"
-	"github.com/puddlestore/puddlestore/transport/grpcnet"
 )
 
 // ChordConfig configures a Chord node. Timeouts of the core are in ticks;
@@ -108,43 +106,17 @@ func StartChord(ctx context.Context, cfg ChordConfig) (*Chord, error) {
 	if cfg.LeaveGrace == 0 {
 		cfg.LeaveGrace = 200 * time.Millisecond
 	}
-	if cfg.ID == (id.ID{}) {
-		if _, err := crand.Read(cfg.ID[:]); err != nil {
-			return nil, fmt.Errorf("overlay: random id: %w", err)
-		}
-	}
-	if cfg.Seed == 0 {
-		var b [8]byte
-		_, _ = crand.Read(b[:]) // never fails (Go 1.24+)
-		cfg.Seed = binary.LittleEndian.Uint64(b[:])
+	if err := randomize(&cfg.ID, &cfg.Seed); err != nil {
+		return nil, err
 	}
 	c := &Chord{cfg: cfg, log: cfg.Logger, byID: map[id.ID]*chordVnode{}, rtt: map[transport.Addr]time.Duration{}}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
-	switch {
-	case cfg.Transport != nil:
-		if cfg.Mux == nil {
-			return nil, fmt.Errorf("%w: ChordConfig.Transport without its Mux", ErrInvalid)
-		}
-		c.tr, c.mux = cfg.Transport, cfg.Mux
-	case cfg.Listen != "":
-		c.mux = transport.NewMux()
-		tr, err := grpcnet.Listen(ctx, grpcnet.Config{
-			Listen: cfg.Listen, Handler: c.mux.Deliver, Latency: cfg.Latency, Logger: cfg.Logger,
-			Register: func(s *grpc.Server) {
-				RegisterAdmin(s, func() Admin { return c })
-				if cfg.Register != nil {
-					cfg.Register(s)
-				}
-			},
-		})
-		if err != nil {
-			return nil, fmt.Errorf("overlay: %w", err)
-		}
-		c.tr, c.ownTr = tr, true
-	default:
-		return nil, fmt.Errorf("%w: ChordConfig needs Listen or Transport", ErrInvalid)
+	nw := network{listen: cfg.Listen, register: cfg.Register, latency: cfg.Latency, tr: cfg.Transport, mux: cfg.Mux, log: cfg.Logger}
+	var err error
+	if c.tr, c.mux, c.ownTr, err = nw.open(ctx, "ChordConfig", c); err != nil {
+		return nil, err
 	}
 	c.self = Peer{ID: cfg.ID, Addr: c.tr.Addr()}
 	for i := range cfg.VirtualNodes {

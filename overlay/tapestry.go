@@ -2,8 +2,6 @@ package overlay
 
 import (
 	"context"
-	crand "crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,7 +15,6 @@ import (
 	"github.com/puddlestore/puddlestore/id"
 	"github.com/puddlestore/puddlestore/tapestry"
 	"github.com/puddlestore/puddlestore/transport"
-	"github.com/puddlestore/puddlestore/transport/grpcnet"
 )
 
 // TapestryConfig configures a Tapestry node. Timeouts of the core are in
@@ -105,15 +102,8 @@ func StartTapestry(ctx context.Context, cfg TapestryConfig) (*Tapestry, error) {
 	if cfg.LeaveGrace == 0 {
 		cfg.LeaveGrace = 200 * time.Millisecond
 	}
-	if cfg.ID == (id.ID{}) {
-		if _, err := crand.Read(cfg.ID[:]); err != nil {
-			return nil, fmt.Errorf("overlay: random id: %w", err)
-		}
-	}
-	if cfg.Seed == 0 {
-		var b [8]byte
-		_, _ = crand.Read(b[:]) // never fails (Go 1.24+)
-		cfg.Seed = binary.LittleEndian.Uint64(b[:])
+	if err := randomize(&cfg.ID, &cfg.Seed); err != nil {
+		return nil, err
 	}
 	t := &Tapestry{
 		cfg:   cfg,
@@ -127,30 +117,13 @@ func StartTapestry(ctx context.Context, cfg TapestryConfig) (*Tapestry, error) {
 	if t.log == nil {
 		t.log = slog.New(slog.DiscardHandler)
 	}
-	switch {
-	case cfg.Transport != nil:
-		if cfg.Mux == nil {
-			return nil, fmt.Errorf("%w: TapestryConfig.Transport without its Mux", ErrInvalid)
-		}
-		t.tr, t.mux = cfg.Transport, cfg.Mux
-	case cfg.Listen != "":
-		t.mux = transport.NewMux()
-		tr, err := grpcnet.Listen(ctx, grpcnet.Config{
-			Listen: cfg.Listen, Handler: t.mux.Deliver, Latency: cfg.Latency, Logger: cfg.Logger,
-			Register: func(s *grpc.Server) {
-				RegisterAdmin(s, func() Admin { return t })
-				if cfg.Register != nil {
-					cfg.Register(s)
-				}
-			},
-		})
-		if err != nil {
-			return nil, fmt.Errorf("overlay: %w", err)
-		}
-		t.tr, t.ownTr = tr, true
+	nw := network{listen: cfg.Listen, register: cfg.Register, latency: cfg.Latency, tr: cfg.Transport, mux: cfg.Mux, log: cfg.Logger}
+	var err error
+	if t.tr, t.mux, t.ownTr, err = nw.open(ctx, "TapestryConfig", t); err != nil {
+		return nil, err
+	}
+	if t.ownTr {
 		t.loop.grace = cfg.LeaveGrace
-	default:
-		return nil, fmt.Errorf("%w: TapestryConfig needs Listen or Transport", ErrInvalid)
 	}
 	t.self = Peer{ID: cfg.ID, Addr: t.tr.Addr()}
 	n, err := tapestry.New(tapestry.Config{
