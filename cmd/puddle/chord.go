@@ -55,24 +55,11 @@ once it is part of the ring, and leaves the ring gracefully on SIGINT or
 SIGTERM. Timeouts are counted in ticks of --tick.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if listen == "" {
-				return fmt.Errorf("%w: --listen is required", errUsage)
-			}
-			if err := checkHostPort(listen, "--listen"); err != nil {
+			x, err := checkNodeFlags(listen, join, idHex)
+			if err != nil {
 				return err
 			}
-			if join != "" {
-				if err := checkHostPort(join, "--join"); err != nil {
-					return err
-				}
-			}
-			if idHex != "" {
-				x, err := id.Parse(idHex)
-				if err != nil || x == (id.ID{}) {
-					return fmt.Errorf("%w: --id must be 40 hex digits, not all zero: %q", errUsage, idHex)
-				}
-				cfg.ID = x
-			}
+			cfg.ID = x
 			o := overlay.Options{Kind: overlay.KindChord, Tapestry: tcfg, Chord: cfg}
 			if err := finishOverlayFlags(&o, 1); err != nil {
 				return err

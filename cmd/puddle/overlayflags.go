@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/puddlestore/puddlestore/id"
 	"github.com/puddlestore/puddlestore/overlay"
 )
 
@@ -61,4 +62,28 @@ func finishOverlayFlags(o *overlay.Options, replicas int) error {
 	}
 	c.Tick, c.FailureTicks, c.RequestTicks = o.Tapestry.Tick, o.Tapestry.FailureTicks, o.Tapestry.RequestTicks
 	return nil
+}
+
+// checkNodeFlags checks the flags every overlay node command has: --listen
+// (required), --join and --id (40 hex digits, not zero; empty: random).
+func checkNodeFlags(listen, join, idHex string) (id.ID, error) {
+	if listen == "" {
+		return id.ID{}, fmt.Errorf("%w: --listen is required", errUsage)
+	}
+	if err := checkHostPort(listen, "--listen"); err != nil {
+		return id.ID{}, err
+	}
+	if join != "" {
+		if err := checkHostPort(join, "--join"); err != nil {
+			return id.ID{}, err
+		}
+	}
+	if idHex == "" {
+		return id.ID{}, nil
+	}
+	x, err := id.Parse(idHex)
+	if err != nil || x == (id.ID{}) {
+		return id.ID{}, fmt.Errorf("%w: --id must be 40 hex digits, not all zero: %q", errUsage, idHex)
+	}
+	return x, nil
 }

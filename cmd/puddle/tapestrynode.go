@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/puddlestore/puddlestore/id"
 	"github.com/puddlestore/puddlestore/overlay"
 	"github.com/puddlestore/puddlestore/transport"
 )
@@ -36,24 +35,11 @@ once it is part of the mesh, and leaves the mesh gracefully on SIGINT or
 SIGTERM. Timeouts are counted in ticks of --tick.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if listen == "" {
-				return fmt.Errorf("%w: --listen is required", errUsage)
-			}
-			if err := checkHostPort(listen, "--listen"); err != nil {
+			x, err := checkNodeFlags(listen, join, idHex)
+			if err != nil {
 				return err
 			}
-			if join != "" {
-				if err := checkHostPort(join, "--join"); err != nil {
-					return err
-				}
-			}
-			if idHex != "" {
-				x, err := id.Parse(idHex)
-				if err != nil || x == (id.ID{}) {
-					return fmt.Errorf("%w: --id must be 40 hex digits, not all zero: %q", errUsage, idHex)
-				}
-				cfg.ID = x
-			}
+			cfg.ID = x
 			if err := checkOverlayFlags(cfg); err != nil {
 				return err
 			}
