@@ -16,8 +16,7 @@ import (
 // Chord under the churn of churn.go: the same mesh size, simulated time,
 // warm-up and exponential sessions (median o.session); a host that crashes
 // is replaced by a new one joining through a random live node. Nodes run
-// chord's default periods (stabilize every 0.5 s, a finger every tick,
-// pings every second, dead after 3 s of silence). Lookups of random keys
+// chord's default periods but for fix_fingers (see fingerTicks). Lookups of random keys
 // start every lookupEvery from random live nodes; one succeeds when it is
 // answered without error (the origin retries once through its successor
 // list, then gives up after 2 × 2 s) and is right when it names the key's
@@ -43,7 +42,7 @@ type pendingLookup struct {
 func chordChurn(o options) (*chordChurnResult, error) {
 	n := o.churnNodes
 	rng := rand.New(rand.NewPCG(o.seed, 0xc4a3))
-	m := chordtest.New(chordtest.Config{Seed: o.seed ^ 0xc4a3})
+	m := chordtest.New(chordtest.Config{Seed: o.seed ^ 0xc4a3, Node: timers})
 	g := newRing(m)
 	if err := g.addHosts(rng, n); err != nil {
 		return nil, fmt.Errorf("chord churn: %w", err)

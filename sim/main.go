@@ -3,8 +3,14 @@
 // them. It prints a table per run and, as its last line, one JSON object
 // with every figure.
 //
-//	go run ./sim                                 # tapestry, N = 1,000 and 10,000, then churn on 1,000
+//	go run ./sim                     # tapestry and chord, N = 1,000 and 10,000, then churn on 1,000; one table
+//	go run ./sim --overlay tapestry  # tapestry alone (chord alone: --overlay chord)
 //	go run ./sim --nodes 200 --churn-nodes 200 --churn 2m   # a quick run
+//
+// Tapestry's figures are named as before (n1000_hops_mean, churn_...);
+// Chord's start with chord_ (chord_n1000_hops_mean, chord_churn_...).
+// chord.go, chordring.go, chordfail.go and chordchurn.go say how the Chord
+// rings are built and measured; compare.go prints the side-by-side table.
 //
 // Each run is deterministic: the same flags and seed print the same
 // figures.

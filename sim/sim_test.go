@@ -10,7 +10,7 @@ import (
 
 // chordArgs is a small Chord simulation: 100 nodes, a short churn run.
 var chordArgs = []string{"--overlay", "chord", "--nodes", "100", "--seed", "7", "--routes", "1000",
-	"--churn-nodes", "60", "--churn", "30s"}
+	"--churn-nodes", "50", "--churn", "20s"}
 
 // simulate runs the command and returns its output and the figures of its
 // last line.
@@ -69,7 +69,7 @@ func TestChord(t *testing.T) {
 // memory aside).
 func TestDeterministic(t *testing.T) {
 	args := []string{"--overlay", "chord", "--nodes", "60", "--seed", "3", "--routes", "300",
-		"--churn-nodes", "40", "--churn", "20s"}
+		"--churn-nodes", "30", "--churn", "10s"}
 	_, a := simulate(t, args)
 	_, b := simulate(t, args)
 	for k := range a {
@@ -82,5 +82,19 @@ func TestDeterministic(t *testing.T) {
 	jb, _ := json.Marshal(b)
 	if !bytes.Equal(ja, jb) {
 		t.Errorf("two runs with seed 3 differ:\n%s\n%s", ja, jb)
+	}
+}
+
+// TestBoth: --overlay both runs the two overlays and prints the table.
+func TestBoth(t *testing.T) {
+	out, f := simulate(t, []string{"--overlay", "both", "--nodes", "50", "--routes", "100", "--locates", "100",
+		"--objects", "20", "--churn-nodes", "0"})
+	if !strings.Contains(out, "side by side") || !strings.Contains(out, "Chord N=50") {
+		t.Errorf("no side-by-side table:\n%s", out)
+	}
+	for _, k := range []string{"n50_hops_mean", "chord_n50_hops_mean"} {
+		if _, ok := f[k]; !ok {
+			t.Errorf("figure %s missing", k)
+		}
 	}
 }
