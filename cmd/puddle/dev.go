@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -20,7 +21,7 @@ import (
 func devCmd() *cobra.Command {
 	var (
 		storage, voters, basePort, replicas int
-		dataDir, overlayName                string
+		dataDir, overlayName, httpAddr      string
 	)
 	cmd := &cobra.Command{
 		Use:   "dev",
@@ -58,6 +59,13 @@ block kept on --replicas of them. From another terminal:
 			if err != nil {
 				return err
 			}
+			var web *httpServer
+			if httpAddr != "" {
+				if web, err = serveHTTP(httpAddr, l.MetaAddrs(), logger(cmd)); err != nil {
+					l.Close()
+					return err
+				}
+			}
 			addrs := strings.Join(l.MetaAddrs(), ",")
 			fmt.Printf("PuddleStore dev cluster: %d metadata voters (Raft), %d storage nodes (%s, R=%d), data in %s\n",
 				voters, storage, overlayName, replicas, dataDir)
@@ -65,11 +73,14 @@ block kept on --replicas of them. From another terminal:
 			if addrs != defaultAddrs {
 				fmt.Printf("  export PUDDLE_ADDR=%s\n", addrs)
 			}
+			if web != nil {
+				fmt.Printf("Web UI and HTTP API: %s (metrics at %smetrics)\n", web.URL(), web.URL())
+			}
 			fmt.Println("Try:  go run ./cmd/puddle put README.md /README.md && go run ./cmd/puddle ls -l /")
 			fmt.Println("Ctrl-C to stop.")
 			<-ctx.Done()
 			fmt.Println("\nShutting down...")
-			return l.Close()
+			return errors.Join(web.Close(), l.Close())
 		},
 	}
 	f := cmd.Flags()
@@ -78,6 +89,7 @@ block kept on --replicas of them. From another terminal:
 	f.IntVar(&replicas, "replicas", 3, "copies of every block (R)")
 	f.StringVar(&overlayName, "overlay", "tapestry", "overlay that places blocks: "+strings.Join(overlay.Kinds, " or "))
 	f.StringVar(&dataDir, "data", "./puddle-data", "data directory (kept across restarts)")
+	f.StringVar(&httpAddr, "http", "127.0.0.1:8080", "address of the web UI, HTTP API and /metrics (empty: none)")
 	f.IntVar(&basePort, "port", 7000, "metadata client ports are port+1.., their peer ports port+101.., storage nodes port+201..")
 	return cmd
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -17,6 +18,7 @@ func nodeCmd() *cobra.Command {
 	var (
 		cfg         node.ServerConfig
 		joinTimeout time.Duration
+		httpAddr    string
 	)
 	cmd := &cobra.Command{
 		Use:   "node --data DIR --listen ADDR (--bootstrap | --join ADDR) [--meta]",
@@ -63,11 +65,28 @@ stops the node cleanly.`,
 				role = "storage and metadata voter"
 			}
 			fmt.Printf("puddle node %s at %s: %s, R=%d\n", s.Storage().Overlay().Self().ID, s.Addr(), role, cfg.Blocks.Replicas)
+			var web *httpServer
+			if httpAddr != "" {
+				// The gateway's client reaches the metadata group through
+				// this node if it is a voter, else through --join.
+				var metaAddrs []string
+				if cfg.Meta {
+					metaAddrs = append(metaAddrs, string(s.Addr()))
+				}
+				if cfg.Join != "" {
+					metaAddrs = append(metaAddrs, cfg.Join)
+				}
+				if web, err = serveHTTP(httpAddr, metaAddrs, cfg.Logger); err != nil {
+					s.Close()
+					return err
+				}
+				fmt.Printf("web UI and HTTP API: %s (metrics at %smetrics)\n", web.URL(), web.URL())
+			}
 			select {
 			case <-ctx.Done():
 			case <-raftDone(s):
 			}
-			return s.Close()
+			return errors.Join(web.Close(), s.Close())
 		},
 	}
 	f := cmd.Flags()
@@ -76,6 +95,7 @@ stops the node cleanly.`,
 	f.BoolVar(&cfg.Bootstrap, "bootstrap", false, "start a new cluster (the first node; needs --meta)")
 	f.StringVar(&cfg.Join, "join", "", "address of any metadata node of the cluster to join")
 	f.BoolVar(&cfg.Meta, "meta", false, "be a voter of the metadata Raft group")
+	f.StringVar(&httpAddr, "http", "", "serve the web UI, HTTP API and /metrics here (host:port; empty: none)")
 	f.DurationVar(&joinTimeout, "join-timeout", time.Minute, "give up starting after this long")
 	f.DurationVar(&cfg.TickInterval, "raft-tick", 100*time.Millisecond, "length of one Raft tick")
 	blocksFlags(f, &cfg.Blocks)
