@@ -92,7 +92,7 @@ func startDev(ctx context.Context, bin, data, logPath string, port, replicas int
 		return nil, err
 	}
 	cmd := exec.Command(bin, "dev", "--data", data, "--port", strconv.Itoa(port),
-		"--nodes", strconv.Itoa(storageNodes), "--meta-voters", strconv.Itoa(metaVoters), "--replicas", strconv.Itoa(replicas), "--overlay", overlayKind)
+		"--nodes", strconv.Itoa(storageNodes), "--meta-voters", strconv.Itoa(metaVoters), "--replicas", strconv.Itoa(replicas), "--overlay", overlayKind, "--http", "")
 	cmd.Stderr = logf
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
