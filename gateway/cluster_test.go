@@ -1,18 +1,24 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/puddlestore/puddlestore/blocks"
 	"github.com/puddlestore/puddlestore/client"
 	"github.com/puddlestore/puddlestore/meta"
+	"github.com/puddlestore/puddlestore/node"
+	"github.com/puddlestore/puddlestore/overlay"
 )
 
 func isHexID(s string) bool {
@@ -299,6 +305,77 @@ func TestCleanPaths(t *testing.T) {
 	} {
 		if got := uncleanPath(tc.path) == ""; got != tc.ok {
 			t.Errorf("uncleanPath(%q) clean = %v, want %v", tc.path, got, tc.ok)
+		}
+	}
+}
+
+// TestChord: on a Chord cluster of its own, the overlay route reports
+// each node's ring (predecessor, successors, fingers), and where routes
+// to a block's key.
+func TestChord(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	l, err := node.StartLocal(ctx, node.LocalConfig{
+		Dir: t.TempDir(), StorageNodes: 4, TickInterval: 10 * time.Millisecond,
+		Overlay: overlay.Options{Kind: "chord"}.WithTick(20 * time.Millisecond),
+		Blocks:  blocks.Config{RepairInterval: -1},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	c, err := client.DialOptions(client.Options{User: "gateway", TempDir: t.TempDir()}, l.MetaAddrs()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	gw, err := New(Config{Client: c, Registry: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gw)
+	defer srv.Close()
+
+	var o overlayJSON
+	deadline := time.Now().Add(20 * time.Second)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		o = overlayJSON{}
+		doOn(t, srv, http.MethodGet, "/api/v1/overlay", nil).want(t, http.StatusOK).json(t, &o)
+		full := len(o.Nodes) == 4
+		for _, n := range o.Nodes {
+			full = full && n.Error == "" && n.Ring != nil && n.Ring.Predecessor != nil && len(n.Ring.Successors) > 0 && len(n.Neighbours) == 3
+		}
+		if full || time.Now().After(deadline) {
+			break
+		}
+		<-tick.C
+	}
+	if o.Kind != "chord" || len(o.Nodes) != 4 {
+		t.Fatalf("overlay: kind %q, %d nodes", o.Kind, len(o.Nodes))
+	}
+	for _, n := range o.Nodes {
+		if n.Error != "" || n.Kind != "chord" || n.Table != nil || n.Ring == nil || !n.Ring.Joined ||
+			n.Ring.Predecessor == nil || len(n.Ring.Successors) == 0 || len(n.Ring.Fingers) == 0 || len(n.Neighbours) != 3 {
+			t.Fatalf("chord node: %+v", n)
+		}
+		for _, f := range n.Ring.Fingers {
+			if f.Index < 0 || f.Index >= 160 || !isHexID(f.ID) {
+				t.Fatalf("node %s: finger %+v", n.Addr, f)
+			}
+		}
+	}
+
+	doOn(t, srv, http.MethodPut, "/api/v1/files/chord/big", bytes.NewReader(seeded(6, 2<<20))).want(t, http.StatusCreated)
+	var wj whereJSON
+	doOn(t, srv, http.MethodGet, "/api/v1/where/chord/big", nil).want(t, http.StatusOK).json(t, &wj)
+	if len(wj.Blocks) < 2 || wj.Route == nil || wj.Route.Error != "" || len(wj.Route.Hops) == 0 {
+		t.Fatalf("where on chord: %+v", wj)
+	}
+	for _, b := range wj.Blocks {
+		if len(b.Placement) != 3 || b.Error != "" {
+			t.Fatalf("where on chord: block %+v", b)
 		}
 	}
 }
