@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -294,4 +295,48 @@ func TestListing(t *testing.T) {
 		t.Fatalf("HEAD of a directory: %q", r.body)
 	}
 	do(t, http.MethodGet, "/api/v1/files/list?version=1", nil).wantError(t, http.StatusConflict, kindIsDir)
+}
+
+// TestConcurrentCAS: of writers racing from the same ETag, exactly one
+// wins; the others get 412, whether the precondition or the commit's
+// compare-and-swap refused them.
+func TestConcurrentCAS(t *testing.T) {
+	v := put(t, "/race/f", []byte("base"), http.StatusCreated)
+	const writers = 8
+	codes := make(chan int, writers)
+	var wg sync.WaitGroup
+	for i := range writers {
+		wg.Go(func() {
+			req, err := http.NewRequest(http.MethodPut, env.srv.URL+"/api/v1/files/race/f", bytes.NewReader(seeded(uint64(10+i), 64<<10)))
+			if err != nil {
+				codes <- -1
+				return
+			}
+			req.Header.Set("If-Match", v.ETag)
+			resp, err := env.srv.Client().Do(req)
+			if err != nil {
+				codes <- -1
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		})
+	}
+	wg.Wait()
+	close(codes)
+	won := 0
+	for c := range codes {
+		switch c {
+		case http.StatusOK:
+			won++
+		case http.StatusPreconditionFailed:
+		default:
+			t.Fatalf("a racing writer got %d", c)
+		}
+	}
+	var st infoJSON
+	do(t, http.MethodGet, "/api/v1/stat/race/f", nil).want(t, http.StatusOK).json(t, &st)
+	if won != 1 || st.Versions != 2 {
+		t.Fatalf("%d writers won, %d versions; want 1 and 2", won, st.Versions)
+	}
 }
