@@ -54,7 +54,8 @@ export function formatBytes(n) {
 export function parseTime(t) {
   if (t === undefined || t === null || t === "") return null;
   if (typeof t === "number") return new Date(t * 1000);
-  const d = new Date(t);
+  // The API writes nanoseconds; Date.parse is only sure of milliseconds.
+  const d = new Date(String(t).replace(/(\.\d{3})\d+/, "$1"));
   return isNaN(d) ? null : d;
 }
 

@@ -3,7 +3,7 @@
 // directories, and shows and restores a file's versions.
 
 import * as api from "./api.js";
-import { $, h, formatBytes, formatTime, ago, joinPath, parentPath, baseName } from "./dom.js";
+import { $, h, formatBytes, formatTime, parseTime, ago, joinPath, parentPath, baseName } from "./dom.js";
 import { ask, guard, showError, clearError } from "./shell.js";
 
 const state = {
@@ -242,13 +242,13 @@ async function refreshHistory() {
   const versions = [...(res.versions || [])].sort((a, b) => b.version - a.version);
   const latest = versions.length ? versions[0].version : 0;
   const rows = versions.map((v) => {
-    const t = new Date(v.time);
+    const t = parseTime(v.time) || new Date(0);
     const future = state.at && t > state.at;
     return h(
       "tr",
       { "data-testid": "history-row", dataset: { version: String(v.version) }, class: future ? "future" : null },
       h("td", { class: "num" }, String(v.version)),
-      h("td", { title: formatTime(v.time) }, `${formatTime(v.time)}`, h("br"), h("small", { class: "muted" }, ago(t))),
+      h("td", { class: "when", title: v.time }, formatTime(v.time), h("br"), h("small", { class: "muted" }, ago(t))),
       h("td", { class: "num" }, formatBytes(v.size)),
       h("td", { class: "mono" }, v.writer || ""),
       h("td", { class: "row-actions" },

@@ -108,7 +108,9 @@ function render() {
     svg.replaceChildren(defs);
     return;
   }
+  // A node that did not answer has no id, so no place on the circle: it is listed instead.
   const nodes = (view.nodes || []).filter((n) => n.id);
+  renderUnreachable((view.nodes || []).filter((n) => !n.id));
   const kind = view.kind || "";
   if (state.selected && !nodes.some((n) => n.id === state.selected)) state.selected = null;
   $("#overlay-kind").textContent = `${kind === "chord" ? "Chord" : "Tapestry"} overlay, ${nodes.length} node${nodes.length === 1 ? "" : "s"}. Click a node to ${kind === "chord" ? "see its fingers" : "see its routing table"}.`;
@@ -241,21 +243,31 @@ function whereMarks(nodes, g) {
   const blocks = w.blocks || [];
   info.replaceChildren(
     h("p", {}, h("strong", {}, w.path || state.wherePath), ` version ${w.version ?? "?"}: `,
-      w.inline ? "stored inline in the metadata (no blocks)." : `${blocks.length} block${blocks.length === 1 ? "" : "s"}.`),
+      w.inline ? "stored inline in the metadata (no blocks)." : `${blocks.length}${w.truncated ? "+" : ""} block${blocks.length === 1 ? "" : "s"}.`),
     blocks.length
       ? h("ol", { class: "blocks", "data-testid": "where-blocks" },
           ...blocks.slice(0, 20).map((b) => {
             const held = (b.placement || []).filter((p) => p.holds).length;
             return h("li", {}, h("span", { class: "mono", title: b.ref }, shortID(b.ref)),
-              ` ${b.size ?? ""} B, held by ${held} of ${(b.placement || []).length}`,
-              (b.located || []).length ? `, located at ${(b.located || []).map((p) => p.addr).join(", ")}` : "");
+              ` ${b.kind || "block"}, ${b.size ?? "?"} B, held by ${held} of ${(b.placement || []).length}`,
+              (b.located || []).length ? `, located at ${(b.located || []).map((p) => p.addr).join(", ")}` : "",
+              b.error ? h("span", { class: "bad" }, ` (${b.error})`) : null);
           }),
           blocks.length > 20 ? h("li", { class: "muted" }, `and ${blocks.length - 20} more`) : null)
       : null,
     route ? h("p", { "data-testid": "route-text" }, "Lookup route: ",
-      path.length ? path.map((p) => p.addr || shortID(p.id)).join(" → ") : "none") : null,
+      path.length ? path.map((p) => p.addr || shortID(p.id)).join(" → ") : "none",
+      route.error ? h("span", { class: "bad" }, ` (${route.error})`) : null) : null,
   );
   return marks;
+}
+
+function renderUnreachable(down) {
+  const el = $("#overlay-down");
+  el.hidden = down.length === 0;
+  el.replaceChildren(h("h2", {}, "Unreachable"),
+    h("ul", { class: "plain" }, ...down.map((n) => h("li", { "data-testid": "overlay-down-node" },
+      h("span", { class: "mono" }, n.addr), ": ", h("span", { class: "bad" }, n.error || "no answer")))));
 }
 
 function select(id) {
