@@ -169,7 +169,7 @@ func (r *chordResult) print(w io.Writer) {
 	fmt.Fprintf(w, "  %-22s %10s %10s\n", "", "median", "p90")
 	fmt.Fprintf(w, "  %-22s %10.2f %10.2f\n", "lookup stretch", pct(r.stretch, 50), pct(r.stretch, 90))
 	fmt.Fprintf(w, "  lookups finding the true successor %d/%d (%.2f%%)\n", r.correct, r.lookups, 100*ratio(r.correct, r.lookups))
-	fmt.Fprintf(w, "  keys per host, p99/mean (%d keys per host): %.2f with 1 node per host, %.2f with %d virtual nodes (paper: 1.6 with log N)\n",
+	fmt.Fprintf(w, "  keys per host, p99/mean (%d keys per host): %.2f with 1 node per host, %.2f with %d virtual nodes (paper §6.2: 1.6)\n",
 		keysPerHost, r.balance1, r.balanceV, r.vnodes)
 	r.fail.print(w)
 	fmt.Fprintln(w)

@@ -108,7 +108,7 @@ func (c *comparison) print(w io.Writer, o options) {
 	if o.churnNodes > 0 && !slices.Contains(sizes, o.churnNodes) {
 		sizes = append(sizes, o.churnNodes)
 	}
-	const lw, cw = 34, 13
+	const lw, cw = 34, 15
 	fmt.Fprintf(w, "side by side (seed %d)\n  %-*s", o.seed, lw, "")
 	for _, n := range sizes {
 		fmt.Fprintf(w, "%*s%*s", cw, "Tapestry "+size(n), cw, "Chord "+size(n))
