@@ -68,12 +68,38 @@ func (n *Node) route(m Message, succOnly bool) {
 		return
 	}
 	next, ok := n.closestPreceding(m.Key, succOnly)
+	if !ok {
+		// Every peer before the key is suspect (silent, not yet declared
+		// dead), so there is no one to forward to; but the successor
+		// list still says which of its entries follow the key. Without
+		// this the lookup was dropped here until the suspect was declared
+		// dead, and so was the origin's retry (found by sim: a quarter of
+		// the lookups issued right after 25% of the nodes crashed).
+		if i, ok := n.succIndexFor(m.Key); ok {
+			n.answer(m, n.succsFrom(i))
+			return
+		}
+	}
 	if !ok || len(m.Path) > MaxHops {
 		n.stats.Dropped++
 		return
 	}
 	n.stats.Forwarded++
 	n.send(next, Message{Type: MsgFindSuccessor, Seq: m.Seq, Origin: m.Origin, Key: m.Key, Hops: m.Hops, Path: m.Path})
+}
+
+// succIndexFor returns the index of the first entry of the successor list
+// at or after key (the list is the ring right after this node, in order);
+// false if key lies beyond the whole list.
+func (n *Node) succIndexFor(key id.ID) (int, bool) {
+	prev := n.self.ID
+	for i, e := range n.succs {
+		if id.BetweenRightIncl(prev, key, e.ID) {
+			return i, true
+		}
+		prev = e.ID
+	}
+	return 0, false
 }
 
 // succsFrom returns the live successor list from entry i on, and this node

@@ -34,18 +34,49 @@ func TestKillQuarter(t *testing.T) {
 					killed++
 				}
 				// Lookups while the failures are being found: most succeed
-				// (routing passes over silent peers); none may be wrong.
+				// (routing passes over silent peers); none may be wrong,
+				// and none is dropped for want of a next hop: a node whose
+				// peers before the key are all suspect answers from its
+				// successor list.
 				live := m.Live()
+				dropped := func() (n uint64) {
+					for _, x := range live {
+						n += x.Stats().Dropped
+					}
+					return n
+				}
+				droppedBefore := dropped()
 				var reqs []uint64
+				var keys []id.ID
 				for k := range 50 {
-					reqs = append(reqs, m.StartLookup(live[k%len(live)], id.Hash(fmt.Appendf(nil, "early-%d", k))))
+					keys = append(keys, id.Hash(fmt.Appendf(nil, "early-%d", k)))
+					reqs = append(reqs, m.StartLookup(live[k%len(live)], keys[k]))
 				}
 				m.Run(5 * time.Second)
 				answered := 0
 				for k, req := range reqs {
-					if r, ok := live[k%len(live)].Take(chord.ResultLookup, req); ok && r.Err == nil {
-						answered++
+					r, ok := live[k%len(live)].Take(chord.ResultLookup, req)
+					if !ok || r.Err != nil {
+						continue
 					}
+					answered++
+					// The answer may still name crashed nodes first (not yet
+					// found dead); the first live one must be the true
+					// successor.
+					want := m.TrueSuccessors(keys[k], 1)[0]
+					var got chord.Entry
+					for _, e := range r.Successors {
+						if x := m.Member(e.ID); x != nil && x.Up() {
+							got = e
+							break
+						}
+					}
+					if got != want {
+						t.Errorf("seed %d: early lookup of %s: first live successor %v, want %v (answer %v)", seed, keys[k].Short(8), got, want, r.Successors)
+					}
+				}
+				if d := dropped() - droppedBefore; d != 0 {
+					t.Errorf("seed %d: %d lookups dropped for want of a next hop", seed, d)
 				}
 				t.Logf("seed %d: %d of %d hosts killed; %d of %d lookups answered within 5s", seed, killed,
 					len(hosts), answered, len(reqs))
