@@ -65,7 +65,7 @@ func run(args []string, w io.Writer) error {
 	fs.IntVar(&o.churnNodes, "churn-nodes", 1000, "mesh size of the churn run (0: no churn run)")
 	fs.DurationVar(&o.churnFor, "churn", 10*time.Minute, "simulated time under churn")
 	fs.DurationVar(&o.session, "session", 5*time.Minute, "median session time under churn")
-	fs.IntVar(&o.vnodes, "virtual-nodes", 10, "chord ring positions per host for the load-balance figure")
+	fs.IntVar(&o.vnodes, "virtual-nodes", 20, "chord ring positions per host for the load-balance figure")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
