@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/puddlestore/puddlestore/id"
+	"github.com/puddlestore/puddlestore/internal/wire"
 	"github.com/puddlestore/puddlestore/transport"
 )
 
@@ -119,22 +120,11 @@ func (m *Message) Marshal() []byte {
 	return b
 }
 
-func appendEntry(b []byte, e Entry) []byte {
-	b = append(b, e.ID[:]...)
-	b = binary.AppendUvarint(b, uint64(len(e.Addr)))
-	return append(b, e.Addr...)
-}
+func appendEntry(b []byte, e Entry) []byte { return wire.AppendNode(b, e.ID, e.Addr) }
 
-func uvarintLen(v uint64) int {
-	n := 1
-	for v >= 0x80 {
-		v >>= 7
-		n++
-	}
-	return n
-}
+var uvarintLen = wire.UvarintLen
 
-func entrySize(e Entry) int { return id.Size + uvarintLen(uint64(len(e.Addr))) + len(e.Addr) }
+func entrySize(e Entry) int { return wire.NodeSize(e.Addr) }
 
 // Size returns the length of m's encoding, without encoding it.
 func (m *Message) Size() int {
@@ -150,89 +140,25 @@ func (m *Message) Size() int {
 	return n
 }
 
-type decoder struct {
-	b   []byte
-	err error
-}
-
-func (d *decoder) fail(what string) {
-	if d.err == nil {
-		d.err = fmt.Errorf("%w: %s", ErrMalformed, what)
-	}
-}
-
-func (d *decoder) byte() byte {
-	if d.err != nil || len(d.b) < 1 {
-		d.fail("short")
-		return 0
-	}
-	c := d.b[0]
-	d.b = d.b[1:]
-	return c
-}
-
-// uvarint reads a minimal uvarint: a longer encoding of the same value
-// would not re-encode to the same bytes.
-func (d *decoder) uvarint() uint64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.fail("bad varint")
-		return 0
-	}
-	if n != uvarintLen(v) {
-		d.fail("non-minimal varint")
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-// small reads a uvarint that must be at most limit.
-func (d *decoder) small(limit uint64, what string) int {
-	v := d.uvarint()
-	if v > limit {
-		d.fail(what + " out of range")
-		return 0
-	}
-	return int(v)
-}
-
-func (d *decoder) id() id.ID {
-	var x id.ID
-	if d.err != nil || len(d.b) < id.Size {
-		d.fail("short id")
-		return x
-	}
-	copy(x[:], d.b)
-	d.b = d.b[id.Size:]
-	return x
-}
+// decoder is wire's, with Chord's entries; it refuses non-minimal
+// varints, so that what decodes re-encodes to the same bytes.
+type decoder struct{ wire.Decoder }
 
 func (d *decoder) entry() Entry {
-	e := Entry{ID: d.id()}
-	n := d.small(MaxAddrLen, "address length")
-	if d.err != nil || n > len(d.b) {
-		d.fail("short address")
-		return e
-	}
-	e.Addr = transport.Addr(d.b[:n])
-	d.b = d.b[n:]
-	return e
+	x, a := d.Node(MaxAddrLen)
+	return Entry{ID: x, Addr: a}
 }
 
 // entries reads a count, at most limit, and that many entries. Each entry
 // takes at least id.Size+1 bytes: the count is checked against what is
 // left before anything is allocated.
 func (d *decoder) entries(limit uint64, what string) []Entry {
-	n := d.small(limit, what+" count")
-	if d.err != nil || n == 0 {
+	n := d.Small(limit, what+" count")
+	if d.Err != nil || n == 0 {
 		return nil
 	}
-	if n > len(d.b)/(id.Size+1) {
-		d.fail(what + " count exceeds input")
+	if n > len(d.B)/(id.Size+1) {
+		d.Fail(what + " count exceeds input")
 		return nil
 	}
 	es := make([]Entry, n)
@@ -244,25 +170,25 @@ func (d *decoder) entries(limit uint64, what string) []Entry {
 
 // Unmarshal decodes b into m and validates it.
 func (m *Message) Unmarshal(b []byte) error {
-	d := decoder{b: b}
-	if v := d.byte(); d.err == nil && v != wireVersion {
+	d := decoder{wire.Decoder{B: b, Malformed: ErrMalformed, Minimal: true}}
+	if v := d.Byte(); d.Err == nil && v != wireVersion {
 		return fmt.Errorf("%w: version %d", ErrMalformed, v)
 	}
-	*m = Message{Type: MsgType(d.byte())}
+	*m = Message{Type: MsgType(d.Byte())}
 	m.From = d.entry()
 	m.To = d.entry()
-	m.Seq = d.uvarint()
+	m.Seq = d.Uvarint()
 	m.Origin = d.entry()
-	m.Key = d.id()
-	m.Hops = d.small(MaxHops, "hops")
+	m.Key = d.ID()
+	m.Hops = d.Small(MaxHops, "hops")
 	m.Pred = d.entry()
 	m.Succs = d.entries(MaxSuccessors, "successor")
 	m.Path = d.entries(MaxHops+1, "path")
-	if d.err != nil {
-		return d.err
+	if d.Err != nil {
+		return d.Err
 	}
-	if len(d.b) != 0 {
-		return fmt.Errorf("%w: %d trailing bytes", ErrMalformed, len(d.b))
+	if len(d.B) != 0 {
+		return fmt.Errorf("%w: %d trailing bytes", ErrMalformed, len(d.B))
 	}
 	return m.Validate()
 }

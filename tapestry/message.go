@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/puddlestore/puddlestore/id"
+	"github.com/puddlestore/puddlestore/internal/wire"
 	"github.com/puddlestore/puddlestore/transport"
 )
 
@@ -167,24 +168,13 @@ func (m *Message) Marshal() []byte {
 }
 
 func appendEntry(b []byte, e Entry) []byte {
-	b = append(b, e.ID[:]...)
-	b = binary.AppendUvarint(b, uint64(len(e.Addr)))
-	b = append(b, e.Addr...)
+	b = wire.AppendNode(b, e.ID, e.Addr)
 	return binary.AppendUvarint(b, uint64(max(e.RTT, 0)))
 }
 
-func uvarintLen(v uint64) int {
-	n := 1
-	for v >= 0x80 {
-		v >>= 7
-		n++
-	}
-	return n
-}
+var uvarintLen = wire.UvarintLen
 
-func entrySize(e Entry) int {
-	return id.Size + uvarintLen(uint64(len(e.Addr))) + len(e.Addr) + uvarintLen(uint64(max(e.RTT, 0)))
-}
+func entrySize(e Entry) int { return wire.NodeSize(e.Addr) + uvarintLen(uint64(max(e.RTT, 0))) }
 
 // Size returns the length of m's encoding, without encoding it.
 func (m *Message) Size() int {
@@ -200,129 +190,69 @@ func (m *Message) Size() int {
 	return n
 }
 
-type decoder struct {
-	b   []byte
-	err error
-}
-
-func (d *decoder) fail(what string) {
-	if d.err == nil {
-		d.err = fmt.Errorf("%w: %s", ErrMalformed, what)
-	}
-}
-
-func (d *decoder) byte() byte {
-	if d.err != nil || len(d.b) < 1 {
-		d.fail("short")
-		return 0
-	}
-	c := d.b[0]
-	d.b = d.b[1:]
-	return c
-}
-
-func (d *decoder) uvarint() uint64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.fail("bad varint")
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-// small reads a uvarint that must be at most limit.
-func (d *decoder) small(limit uint64, what string) int {
-	v := d.uvarint()
-	if v > limit {
-		d.fail(what + " out of range")
-		return 0
-	}
-	return int(v)
-}
-
-func (d *decoder) id() id.ID {
-	var x id.ID
-	if d.err != nil || len(d.b) < id.Size {
-		d.fail("short id")
-		return x
-	}
-	copy(x[:], d.b)
-	d.b = d.b[id.Size:]
-	return x
-}
+// decoder is wire's, with Tapestry's durations and entries.
+type decoder struct{ wire.Decoder }
 
 func (d *decoder) duration() time.Duration {
-	v := d.uvarint()
+	v := d.Uvarint()
 	if v > 1<<62 {
-		d.fail("duration out of range")
+		d.Fail("duration out of range")
 		return 0
 	}
 	return time.Duration(v)
 }
 
 func (d *decoder) entry() Entry {
-	e := Entry{ID: d.id()}
-	n := d.small(MaxAddrLen, "address length")
-	if d.err != nil || n > len(d.b) {
-		d.fail("short address")
-		return e
-	}
-	e.Addr = transport.Addr(d.b[:n])
-	d.b = d.b[n:]
-	e.RTT = d.duration()
-	return e
+	x, a := d.Node(MaxAddrLen)
+	return Entry{ID: x, Addr: a, RTT: d.duration()}
 }
 
 // Unmarshal decodes b into m and validates it.
 func (m *Message) Unmarshal(b []byte) error {
-	d := decoder{b: b}
-	if v := d.byte(); d.err == nil && v != wireVersion {
+	d := decoder{wire.Decoder{B: b, Malformed: ErrMalformed}}
+	if v := d.Byte(); d.Err == nil && v != wireVersion {
 		return fmt.Errorf("%w: version %d", ErrMalformed, v)
 	}
-	*m = Message{Type: MsgType(d.byte())}
-	switch f := d.byte(); f {
+	*m = Message{Type: MsgType(d.Byte())}
+	switch f := d.Byte(); f {
 	case 0, 1:
 		m.Flag = f == 1
 	default:
-		d.fail("flag byte")
+		d.Fail("flag byte")
 	}
 	m.From = d.entry()
-	m.To = d.id()
-	m.Seq = d.uvarint()
+	m.To = d.ID()
+	m.Seq = d.Uvarint()
 	m.Origin = d.entry()
-	m.Key = d.id()
-	m.Object = d.id()
-	m.Level = d.small(id.Digits, "level")
-	m.Digit = d.small(id.Base, "digit")
-	m.Hops = d.small(maxHops, "hops")
+	m.Key = d.ID()
+	m.Object = d.ID()
+	m.Level = d.Small(id.Digits, "level")
+	m.Digit = d.Small(id.Base, "digit")
+	m.Hops = d.Small(maxHops, "hops")
 	m.Dist = d.duration()
 	// Each entry takes at least id.Size+2 bytes: bound the count by what
 	// is left before allocating.
-	if n := d.small(MaxEntries, "entry count"); n > 0 && n <= len(d.b)/(id.Size+2) {
+	if n := d.Small(MaxEntries, "entry count"); n > 0 && n <= len(d.B)/(id.Size+2) {
 		m.Entries = make([]Entry, n)
 		for i := range m.Entries {
 			m.Entries[i] = d.entry()
 		}
 	} else if n > 0 {
-		d.fail("entry count exceeds input")
+		d.Fail("entry count exceeds input")
 	}
-	if n := d.small(MaxPointers, "pointer count"); n > 0 && n <= len(d.b)/(3*id.Size+2) {
+	if n := d.Small(MaxPointers, "pointer count"); n > 0 && n <= len(d.B)/(3*id.Size+2) {
 		m.Pointers = make([]Pointer, n)
 		for i := range m.Pointers {
-			m.Pointers[i] = Pointer{Key: d.id(), Route: d.id(), Server: d.entry()}
+			m.Pointers[i] = Pointer{Key: d.ID(), Route: d.ID(), Server: d.entry()}
 		}
 	} else if n > 0 {
-		d.fail("pointer count exceeds input")
+		d.Fail("pointer count exceeds input")
 	}
-	if d.err != nil {
-		return d.err
+	if d.Err != nil {
+		return d.Err
 	}
-	if len(d.b) != 0 {
-		return fmt.Errorf("%w: %d trailing bytes", ErrMalformed, len(d.b))
+	if len(d.B) != 0 {
+		return fmt.Errorf("%w: %d trailing bytes", ErrMalformed, len(d.B))
 	}
 	return m.Validate()
 }
