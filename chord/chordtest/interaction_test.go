@@ -219,14 +219,14 @@ func (e *env) cmdAdd(c cmd) string {
 	if v, ok := c.KV["id"]; ok {
 		ids = append(ids, e.hex(c, v))
 	}
-	for _, s := range e.list(c, "ids") {
+	for _, s := range c.List("ids") {
 		ids = append(ids, e.hex(c, s))
 	}
 	if len(ids) == 0 {
 		e.fatalf(c, "want id=HEX or ids=(...)")
 	}
 	h := m.NewHostWithIDs(ids...)
-	if at := e.list(c, "at"); at != nil {
+	if at := c.List("at"); at != nil {
 		if len(at) != 2 {
 			e.fatalf(c, "want at=(x,y)")
 		}
@@ -258,7 +258,7 @@ func (e *env) settle(c cmd, trace ...string) string {
 func (e *env) setTrace(c cmd, def ...string) {
 	names := def
 	if _, ok := c.KV["trace"]; ok {
-		names = e.list(c, "trace")
+		names = c.List("trace")
 	}
 	e.trace = map[chord.MsgType]bool{}
 	for _, s := range names {
@@ -599,60 +599,29 @@ func (e *env) member(c cmd, s string) *Member {
 
 // duration reads tick N (ticks) or run D (a duration).
 func (e *env) duration(c cmd) time.Duration {
-	if len(c.Pos) != 1 {
-		e.fatalf(c, "want one argument")
-	}
 	tick := e.mc.Tick
 	if tick == 0 {
 		tick = 100 * time.Millisecond // the mesh's default
 	}
-	if c.Name == "tick" {
-		n, err := strconv.Atoi(c.Pos[0])
-		if err != nil || n < 0 {
-			e.fatalf(c, "bad tick count %q", c.Pos[0])
-		}
-		return time.Duration(n) * tick
-	}
-	d, err := time.ParseDuration(c.Pos[0])
+	d, err := c.Duration(tick)
 	if err != nil {
-		e.fatalf(c, "bad duration %q", c.Pos[0])
+		e.fatalf(c, "%v", err)
 	}
 	return d
 }
 
-// list parses k=(a,b,c).
-func (e *env) list(c cmd, k string) []string {
-	v, ok := c.KV[k]
-	if !ok {
-		return nil
-	}
-	v = strings.TrimSuffix(strings.TrimPrefix(v, "("), ")")
-	if v == "" {
-		return []string{}
-	}
-	return strings.Split(v, ",")
-}
-
 func (e *env) int(c cmd, k string) int {
-	v, ok := c.KV[k]
-	if !ok {
-		return 0
-	}
-	n, err := strconv.Atoi(v)
+	n, err := c.Int(k)
 	if err != nil {
-		e.fatalf(c, "bad %s=%q", k, v)
+		e.fatalf(c, "%v", err)
 	}
 	return n
 }
 
 func (e *env) uint(c cmd, k string) uint64 {
-	v, ok := c.KV[k]
-	if !ok {
-		return 0
-	}
-	n, err := strconv.ParseUint(v, 10, 64)
+	n, err := c.Uint(k)
 	if err != nil {
-		e.fatalf(c, "bad %s=%q", k, v)
+		e.fatalf(c, "%v", err)
 	}
 	return n
 }

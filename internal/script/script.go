@@ -8,8 +8,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of testdata scripts")
@@ -77,4 +79,64 @@ func Run(t *testing.T, path string, handle func(Cmd) string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// Int returns the value of k=N, 0 when k is absent.
+func (c Cmd) Int(k string) (int, error) {
+	v, ok := c.KV[k]
+	if !ok {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("bad %s=%q", k, v)
+	}
+	return n, nil
+}
+
+// Uint returns the value of k=N, 0 when k is absent.
+func (c Cmd) Uint(k string) (uint64, error) {
+	v, ok := c.KV[k]
+	if !ok {
+		return 0, nil
+	}
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("bad %s=%q", k, v)
+	}
+	return n, nil
+}
+
+// List returns the items of k=(a,b,c): nil when k is absent, empty for
+// k=().
+func (c Cmd) List(k string) []string {
+	v, ok := c.KV[k]
+	if !ok {
+		return nil
+	}
+	v = strings.TrimSuffix(strings.TrimPrefix(v, "("), ")")
+	if v == "" {
+		return []string{}
+	}
+	return strings.Split(v, ",")
+}
+
+// Duration reads the one argument of "tick N" (N ticks of tick) or of
+// "run D" (a duration).
+func (c Cmd) Duration(tick time.Duration) (time.Duration, error) {
+	if len(c.Pos) != 1 {
+		return 0, fmt.Errorf("want one argument")
+	}
+	if c.Name == "tick" {
+		n, err := strconv.Atoi(c.Pos[0])
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("bad tick count %q", c.Pos[0])
+		}
+		return time.Duration(n) * tick, nil
+	}
+	d, err := time.ParseDuration(c.Pos[0])
+	if err != nil {
+		return 0, fmt.Errorf("bad duration %q", c.Pos[0])
+	}
+	return d, nil
 }

@@ -155,7 +155,7 @@ func (e *env) handle(c cmd) string {
 	case "locate":
 		x, key := e.node(c, 0), e.object(c, 1)
 		var ex []id.ID
-		for _, s := range e.list(c, "exclude") {
+		for _, s := range c.List("exclude") {
 			ex = append(ex, e.member(c, s).Self().ID)
 		}
 		e.req++
@@ -218,7 +218,7 @@ func (e *env) cmdAdd(c cmd) string {
 		e.fatalf(c, "want: add %d id=HEX (nodes are numbered in order)", len(m.Members()))
 	}
 	x := m.AddWithID(e.hex(c, c.KV["id"]))
-	if at := e.list(c, "at"); at != nil {
+	if at := c.List("at"); at != nil {
 		if len(at) != 2 {
 			e.fatalf(c, "want at=(x,y)")
 		}
@@ -246,7 +246,7 @@ func (e *env) settle(c cmd, trace ...string) string {
 func (e *env) setTrace(c cmd, def ...string) {
 	names := def
 	if _, ok := c.KV["trace"]; ok {
-		names = e.list(c, "trace")
+		names = c.List("trace")
 	}
 	e.trace = map[tapestry.MsgType]bool{}
 	for _, s := range names {
@@ -423,7 +423,7 @@ func (e *env) cmdCheck(c cmd) string {
 	bad := m.CheckTables(20)
 	var keys []id.ID
 	if _, ok := c.KV["keys"]; ok {
-		for _, s := range e.list(c, "keys") {
+		for _, s := range c.List("keys") {
 			keys = append(keys, e.hex(c, s))
 		}
 	} else {
@@ -714,60 +714,29 @@ func (e *env) member(c cmd, s string) *Member {
 
 // duration reads tick N (ticks) or run D (a duration).
 func (e *env) duration(c cmd) time.Duration {
-	if len(c.Pos) != 1 {
-		e.fatalf(c, "want one argument")
-	}
 	tick := e.mc.Tick
 	if tick == 0 {
 		tick = 100 * time.Millisecond // the mesh's default
 	}
-	if c.Name == "tick" {
-		n, err := strconv.Atoi(c.Pos[0])
-		if err != nil || n < 0 {
-			e.fatalf(c, "bad tick count %q", c.Pos[0])
-		}
-		return time.Duration(n) * tick
-	}
-	d, err := time.ParseDuration(c.Pos[0])
+	d, err := c.Duration(tick)
 	if err != nil {
-		e.fatalf(c, "bad duration %q", c.Pos[0])
+		e.fatalf(c, "%v", err)
 	}
 	return d
 }
 
-// list parses k=(a,b,c).
-func (e *env) list(c cmd, k string) []string {
-	v, ok := c.KV[k]
-	if !ok {
-		return nil
-	}
-	v = strings.TrimSuffix(strings.TrimPrefix(v, "("), ")")
-	if v == "" {
-		return []string{}
-	}
-	return strings.Split(v, ",")
-}
-
 func (e *env) int(c cmd, k string) int {
-	v, ok := c.KV[k]
-	if !ok {
-		return 0
-	}
-	n, err := strconv.Atoi(v)
+	n, err := c.Int(k)
 	if err != nil {
-		e.fatalf(c, "bad %s=%q", k, v)
+		e.fatalf(c, "%v", err)
 	}
 	return n
 }
 
 func (e *env) uint(c cmd, k string) uint64 {
-	v, ok := c.KV[k]
-	if !ok {
-		return 0
-	}
-	n, err := strconv.ParseUint(v, 10, 64)
+	n, err := c.Uint(k)
 	if err != nil {
-		e.fatalf(c, "bad %s=%q", k, v)
+		e.fatalf(c, "%v", err)
 	}
 	return n
 }
