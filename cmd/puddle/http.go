@@ -44,7 +44,7 @@ func serveHTTP(addr string, metaAddrs []string, log *slog.Logger) (*httpServer, 
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		c.Close()
-		return nil, fmt.Errorf("%w: --http %s: %w", errUsage, addr, err)
+		return nil, fmt.Errorf("%w: cannot serve the web UI and HTTP API at %s (another puddle dev?): %w; give --http ADDR, or --http \"\" for none", errUsage, addr, err)
 	}
 	h := &httpServer{
 		srv:    &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)},
