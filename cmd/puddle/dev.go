@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"slices"
@@ -52,16 +53,26 @@ block kept on --replicas of them. From another terminal:
 			defer stop()
 			startCtx, cancel := context.WithTimeout(ctx, time.Minute)
 			defer cancel()
+			var ln net.Listener
+			if httpAddr != "" {
+				var err error
+				if ln, err = listenHTTP(httpAddr); err != nil {
+					return err
+				}
+			}
 			l, err := node.StartLocal(startCtx, node.LocalConfig{
 				Dir: dataDir, MetaVoters: voters, StorageNodes: storage, BasePort: basePort,
 				Blocks: blocks.Config{Replicas: replicas}, Overlay: overlay.Options{Kind: overlayName}, Logger: logger(cmd),
 			})
 			if err != nil {
+				if ln != nil {
+					ln.Close()
+				}
 				return err
 			}
 			var web *httpServer
-			if httpAddr != "" {
-				if web, err = serveHTTP(httpAddr, l.MetaAddrs(), logger(cmd)); err != nil {
+			if ln != nil {
+				if web, err = serveHTTP(ln, l.MetaAddrs(), logger(cmd)); err != nil {
 					l.Close()
 					return err
 				}

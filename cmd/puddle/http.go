@@ -25,27 +25,34 @@ type httpServer struct {
 	done   chan error
 }
 
-// serveHTTP serves the gateway, over a client of the cluster whose
-// metadata nodes are at metaAddrs, and the process's metrics at /metrics,
-// on addr.
-func serveHTTP(addr string, metaAddrs []string, log *slog.Logger) (*httpServer, error) {
+// listenHTTP takes the HTTP address first, so that a taken one fails
+// before a cluster starts.
+func listenHTTP(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%w: cannot serve the web UI and HTTP API at %s (another puddle dev?): %w; give --http ADDR, or --http \"\" for none", errUsage, addr, err)
+	}
+	return ln, nil
+}
+
+// serveHTTP serves on ln the gateway, over a client of the cluster whose
+// metadata nodes are at metaAddrs, and the process's metrics at
+// /metrics. It closes ln if it fails.
+func serveHTTP(ln net.Listener, metaAddrs []string, log *slog.Logger) (*httpServer, error) {
 	c, err := client.Dial(metaAddrs...)
 	if err != nil {
+		ln.Close()
 		return nil, err
 	}
 	gw, err := gateway.New(gateway.Config{Client: c, Logger: log, Registry: prometheus.DefaultRegisterer})
 	if err != nil {
+		ln.Close()
 		c.Close()
 		return nil, err
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.Handler())
 	mux.Handle("/", gw)
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		c.Close()
-		return nil, fmt.Errorf("%w: cannot serve the web UI and HTTP API at %s (another puddle dev?): %w; give --http ADDR, or --http \"\" for none", errUsage, addr, err)
-	}
 	h := &httpServer{
 		srv:    &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)},
 		client: c, addr: ln.Addr().String(), done: make(chan error, 1),

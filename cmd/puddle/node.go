@@ -76,7 +76,12 @@ stops the node cleanly.`,
 				if cfg.Join != "" {
 					metaAddrs = append(metaAddrs, cfg.Join)
 				}
-				if web, err = serveHTTP(httpAddr, metaAddrs, cfg.Logger); err != nil {
+				ln, err := listenHTTP(httpAddr)
+				if err != nil {
+					s.Close()
+					return err
+				}
+				if web, err = serveHTTP(ln, metaAddrs, cfg.Logger); err != nil {
 					s.Close()
 					return err
 				}
