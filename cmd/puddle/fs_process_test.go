@@ -82,7 +82,7 @@ func testFileSystemProcessesSurviveKill9(t *testing.T, kind string) {
 	}
 	args := func(i int) []string {
 		a := []string{"node", "--data", filepath.Join(root, fmt.Sprint(i)), "--listen", addrs[i],
-			"--raft-tick", "20ms", "--repair-interval", "1s", "--overlay", kind}
+			"--raft-tick", "20ms", "--repair-interval", "1s", "--overlay", kind, "--http", ""}
 		a = append(a, tapNodeArgs...)
 		if i == 0 {
 			a = append(a, "--bootstrap")

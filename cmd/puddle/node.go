@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -38,8 +39,10 @@ once it has caught up. Three or five metadata voters tolerate one or two
 failures. Restart a node with the same command: it finds its state (its
 id, blocks and Raft log) in --data, and the cluster through --join or the
 peers it saved. Clients use the metadata nodes' addresses
-(PUDDLE_ADDR=10.0.0.1:7000,10.0.0.2:7000,10.0.0.3:7000). SIGINT or SIGTERM
-stops the node cleanly.`,
+(PUDDLE_ADDR=10.0.0.1:7000,10.0.0.2:7000,10.0.0.3:7000). Every node also
+serves the web UI, the HTTP API and /metrics on port 8080 of its --listen
+host (--http moves it; --http "" turns it off). SIGINT or SIGTERM stops
+the node cleanly.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			switch {
@@ -52,12 +55,28 @@ stops the node cleanly.`,
 				return err
 			}
 			cfg.Logger = logger(cmd)
+			// The HTTP address is taken first, so that a taken one fails
+			// before the node joins anything.
+			var ln net.Listener
+			if httpAddr == "auto" {
+				host, _, _ := net.SplitHostPort(cfg.Listen) // checked above
+				httpAddr = net.JoinHostPort(host, "8080")
+			}
+			if httpAddr != "" {
+				var err error
+				if ln, err = listenHTTP(httpAddr); err != nil {
+					return err
+				}
+			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			startCtx, cancel := context.WithTimeout(ctx, joinTimeout)
 			defer cancel()
 			s, err := node.StartServer(startCtx, cfg)
 			if err != nil {
+				if ln != nil {
+					ln.Close()
+				}
 				return overlayErr(err)
 			}
 			role := "storage"
@@ -66,7 +85,7 @@ stops the node cleanly.`,
 			}
 			fmt.Printf("puddle node %s at %s: %s, R=%d\n", s.Storage().Overlay().Self().ID, s.Addr(), role, cfg.Blocks.Replicas)
 			var web *httpServer
-			if httpAddr != "" {
+			if ln != nil {
 				// The gateway's client reaches the metadata group through
 				// this node if it is a voter, else through --join.
 				var metaAddrs []string
@@ -75,11 +94,6 @@ stops the node cleanly.`,
 				}
 				if cfg.Join != "" {
 					metaAddrs = append(metaAddrs, cfg.Join)
-				}
-				ln, err := listenHTTP(httpAddr)
-				if err != nil {
-					s.Close()
-					return err
 				}
 				if web, err = serveHTTP(ln, metaAddrs, cfg.Logger); err != nil {
 					s.Close()
@@ -100,7 +114,7 @@ stops the node cleanly.`,
 	f.BoolVar(&cfg.Bootstrap, "bootstrap", false, "start a new cluster (the first node; needs --meta)")
 	f.StringVar(&cfg.Join, "join", "", "address of any metadata node of the cluster to join")
 	f.BoolVar(&cfg.Meta, "meta", false, "be a voter of the metadata Raft group")
-	f.StringVar(&httpAddr, "http", "", "serve the web UI, HTTP API and /metrics here (host:port; empty: none)")
+	f.StringVar(&httpAddr, "http", "auto", `serve the web UI, HTTP API and /metrics here (host:port; "auto": --listen's host, port 8080; empty: none)`)
 	f.DurationVar(&joinTimeout, "join-timeout", time.Minute, "give up starting after this long")
 	f.DurationVar(&cfg.TickInterval, "raft-tick", 100*time.Millisecond, "length of one Raft tick")
 	blocksFlags(f, &cfg.Blocks)
