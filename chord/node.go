@@ -187,7 +187,7 @@ func New(cfg Config) (*Node, error) {
 		rtt:     map[id.ID]time.Duration{},
 		reqs:    map[uint64]*request{},
 	}
-	n.rng = rand.New(rand.NewPCG(cfg.Seed, idWord(cfg.ID)))
+	n.rng = rand.New(rand.NewPCG(cfg.Seed, cfg.ID.Uint64()))
 	phase := func(every int) uint64 {
 		if every <= 0 {
 			return 0
@@ -198,14 +198,6 @@ func New(cfg Config) (*Node, error) {
 	n.nextCheck = phase(cfg.CheckPredTicks)
 	n.nextFix = phase(cfg.FixFingerTicks)
 	return n, nil
-}
-
-func idWord(x id.ID) uint64 {
-	var w uint64
-	for _, b := range x[:8] {
-		w = w<<8 | uint64(b)
-	}
-	return w
 }
 
 // Self returns this node's entry.

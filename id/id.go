@@ -2,6 +2,7 @@ package id
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -160,3 +161,7 @@ func Random(r *rand.Rand) ID {
 	}
 	return x
 }
+
+// Uint64 returns the id's first 8 bytes as a big-endian number: a word
+// that tells ids apart, for seeding per-node randomness.
+func (x ID) Uint64() uint64 { return binary.BigEndian.Uint64(x[:8]) }

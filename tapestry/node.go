@@ -206,7 +206,7 @@ func New(cfg Config) (*Node, error) {
 		mcChild:   map[uint64]*multicast{},
 		mcSeen:    map[id.ID]uint64{},
 	}
-	n.rng = rand.New(rand.NewPCG(cfg.Seed, idWord(cfg.ID)))
+	n.rng = rand.New(rand.NewPCG(cfg.Seed, cfg.ID.Uint64()))
 	phase := func(every int) uint64 {
 		if every <= 0 {
 			return 0
@@ -217,14 +217,6 @@ func New(cfg Config) (*Node, error) {
 	n.nextRepublish = phase(cfg.RepublishTicks)
 	n.nextMaintain = phase(cfg.MaintainTicks)
 	return n, nil
-}
-
-func idWord(x id.ID) uint64 {
-	var w uint64
-	for _, b := range x[:8] {
-		w = w<<8 | uint64(b)
-	}
-	return w
 }
 
 // Self returns this node's entry.
