@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -67,21 +65,9 @@ SIGTERM. Timeouts are counted in ticks of --tick.`,
 			cfg = o.Chord
 			cfg.Listen, cfg.Join, cfg.Logger = listen, transport.Addr(join), logger(cmd)
 
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			startCtx, cancel := context.WithTimeout(ctx, joinTimeout)
-			defer cancel()
-			n, err := overlay.StartChord(startCtx, cfg)
-			if err != nil {
-				return overlayErr(err)
-			}
-			how := "started a new ring"
-			if join != "" {
-				how = "joined via " + join
-			}
-			fmt.Printf("chord node %s at %s: %s\n", n.Self().ID, n.Self().Addr, how)
-			<-ctx.Done()
-			return n.Close()
+			return runOverlayNode("chord", "ring", join, joinTimeout, func(ctx context.Context) (overlay.Admin, error) {
+				return overlay.StartChord(ctx, cfg)
+			})
 		},
 	}
 	f := cmd.Flags()

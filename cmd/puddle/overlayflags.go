@@ -1,9 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"os"
+	"os/signal"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -86,4 +90,26 @@ func checkNodeFlags(listen, join, idHex string) (id.ID, error) {
 		return id.ID{}, fmt.Errorf("%w: --id must be 40 hex digits, not all zero: %q", errUsage, idHex)
 	}
 	return x, nil
+}
+
+// runOverlayNode starts an overlay node with start, bounded by
+// joinTimeout, prints "KIND node ID at ADDR: HOW" (the line the process
+// tests wait for), and runs it until SIGINT or SIGTERM, then leaves
+// gracefully. group is what the overlay calls its network (mesh, ring).
+func runOverlayNode(kind, group, join string, joinTimeout time.Duration, start func(ctx context.Context) (overlay.Admin, error)) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	startCtx, cancel := context.WithTimeout(ctx, joinTimeout)
+	defer cancel()
+	n, err := start(startCtx)
+	if err != nil {
+		return overlayErr(err)
+	}
+	how := "started a new " + group
+	if join != "" {
+		how = "joined via " + join
+	}
+	fmt.Printf("%s node %s at %s: %s\n", kind, n.Self().ID, n.Self().Addr, how)
+	<-ctx.Done()
+	return n.Close()
 }

@@ -2,10 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -45,21 +41,9 @@ SIGTERM. Timeouts are counted in ticks of --tick.`,
 			}
 			cfg.Listen, cfg.Join, cfg.Logger = listen, transport.Addr(join), logger(cmd)
 
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			startCtx, cancel := context.WithTimeout(ctx, joinTimeout)
-			defer cancel()
-			n, err := overlay.StartTapestry(startCtx, cfg)
-			if err != nil {
-				return overlayErr(err)
-			}
-			how := "started a new mesh"
-			if join != "" {
-				how = "joined via " + join
-			}
-			fmt.Printf("tapestry node %s at %s: %s\n", n.Self().ID, n.Self().Addr, how)
-			<-ctx.Done()
-			return n.Close()
+			return runOverlayNode("tapestry", "mesh", join, joinTimeout, func(ctx context.Context) (overlay.Admin, error) {
+				return overlay.StartTapestry(ctx, cfg)
+			})
 		},
 	}
 	f := cmd.Flags()
